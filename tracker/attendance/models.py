@@ -1,0 +1,30 @@
+"""One attendance record per enrolment and school day."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.children.models import utcnow
+from tracker.extensions import db
+from tracker.types import AttendanceStatus, choice
+
+
+class AttendanceRecord(db.Model):
+    __tablename__ = "attendance_record"
+    __table_args__ = (
+        sa.UniqueConstraint("enrolment_id", "date", name="uq_attendance_record_enrolment_date"),
+        sa.Index("ix_attendance_record_date", "date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolment.id", ondelete="CASCADE"))
+    date: Mapped[dt.date]
+    status: Mapped[AttendanceStatus] = mapped_column(choice(AttendanceStatus, "attendance_status"))
+    reason: Mapped[str] = mapped_column(sa.String(30), default="")
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    enrolment: Mapped["Enrolment"] = relationship()  # noqa: F821
+    recorded_by: Mapped["User | None"] = relationship()  # noqa: F821

@@ -1,0 +1,105 @@
+"""Sign-in, sign-out, password changes and user creation: every write about users."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+
+from tracker import audit
+from tracker.auth.models import LoginAttempt, User
+from tracker.auth.passwords import password_problem
+from tracker.children.models import utcnow
+from tracker.extensions import db
+from tracker.types import Role
+
+
+class UserError(ValueError):
+    """Bad input for a user operation; the message is shown as it is."""
+
+
+def is_locked(email: str) -> bool:
+    since = utcnow() - current_app.config["LOGIN_FAILURE_WINDOW"]
+    failures = db.session.scalar(
+        sa.select(sa.func.count()).select_from(LoginAttempt)
+        .where(LoginAttempt.email == email.lower(), LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    )
+    return failures >= current_app.config["LOGIN_MAX_FAILURES"]
+
+
+def authenticate(email: str, password: str) -> tuple[User | None, bool]:
+    """(user or None, locked). Every attempt is counted in the database."""
+    email = email.strip().lower()
+    if is_locked(email):
+        audit.record("login_locked", object_type="user", object_id=email[:50])
+        db.session.commit()
+        return None, True
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    ok = user is not None and user.active and user.check_password(password)
+    db.session.add(LoginAttempt(email=email, success=ok))
+    audit.record("login" if ok else "login_failed", user=user if ok else None, object_type="user",
+                 object_id=str(user.id) if user else "")
+    db.session.commit()
+    return (user if ok else None), False
+
+
+def end_sessions(user: User) -> None:
+    """Every session of this user ends on its next request."""
+    user.session_version += 1
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise UserError("current")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise UserError(problem)
+    user.set_password(new)
+    user.session_version += 1
+    audit.record("password_changed", user, user=user, object_id=str(user.id))
+    db.session.commit()
+
+
+def create_user(email: str, role: Role | str, password: str, *, name: str = "", school_codes=(), class_ids=()) -> User:
+    from tracker.schools.models import School, SchoolClass
+
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise UserError(f"email: {email!r} is not an email address")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise UserError(f"role: must be one of {', '.join(r.value for r in Role)}") from None
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise UserError(f"email: a user with {email} exists already")
+    problem = password_problem(password, email)
+    if problem:
+        raise UserError(f"password: {problem}")
+    if school_codes and role != Role.liaison:
+        raise UserError("--school: only liaison officers are assigned schools")
+    if class_ids and role != Role.teacher:
+        raise UserError("--class: only teachers are assigned classes")
+    schools = []
+    for code in school_codes:
+        school = db.session.scalar(sa.select(School).where(School.code == code))
+        if school is None:
+            raise UserError(f"--school: no school with code {code!r}")
+        schools.append(school)
+    classes = []
+    for cid in class_ids:
+        cls = db.session.get(SchoolClass, int(cid))
+        if cls is None:
+            raise UserError(f"--class: no class with id {cid!r}")
+        classes.append(cls)
+    user = User(email=email, name=name or email.split("@")[0], role=role, schools=schools, classes=classes)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user_created", user, object_id=str(user.id))
+    db.session.commit()
+    return user
+
+
+def utc_timestamp() -> float:
+    return dt.datetime.now(dt.timezone.utc).timestamp()

@@ -1,0 +1,123 @@
+"""Forms about children and their enrolments. Every field validated on the server."""
+from __future__ import annotations
+
+import pycountry
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from tracker.labels import choices
+from tracker.types import ExitReason, LegalBasis, Level, Sex, UascStatus
+
+# Most children come from these; the rest of the list follows in alphabetical order.
+COMMON_COUNTRIES = ["AFG", "SYR", "IRQ", "PAK", "IRN", "BGD", "MAR", "TUR", "PSE", "SOM", "ERI", "IND", "LBY", "TUN", "UKR"]
+COMMON_LANGUAGES = ["prs", "pus", "ara", "fas", "urd", "kmr", "ckb", "ben", "tir", "som", "tur", "ukr", "rus", "eng", "fra",
+                    "srp"]
+
+
+def country_choices():
+    common = [(c, pycountry.countries.get(alpha_3=c).name) for c in COMMON_COUNTRIES]
+    rest = sorted(((c.alpha_3, c.name) for c in pycountry.countries if c.alpha_3 not in COMMON_COUNTRIES),
+                  key=lambda cn: cn[1])
+    return [("", _l("Choose…"))] + common + rest
+
+
+def language_choices():
+    common = [(c, pycountry.languages.get(alpha_3=c).name) for c in COMMON_LANGUAGES]
+    rest = sorted(((lang.alpha_3, lang.name) for lang in pycountry.languages
+                   if getattr(lang, "type", "") == "L" and getattr(lang, "scope", "") in ("I", "M")
+                   and lang.alpha_3 not in COMMON_LANGUAGES), key=lambda cn: cn[1])
+    return [("", _l("Choose…"))] + common + rest
+
+
+class Strip:
+    """Strip surrounding whitespace from text input."""
+
+    def __call__(self, value):
+        return value.strip() if isinstance(value, str) else value
+
+
+class ChildForm(FlaskForm):
+    given_name = StringField(_l("Given name (Latin script)"), filters=[Strip()],
+                             validators=[DataRequired(), Length(max=100)])
+    family_name = StringField(_l("Family name (Latin script)"), filters=[Strip()],
+                              validators=[DataRequired(), Length(max=100)])
+    name_original = StringField(_l("Name in original script"), filters=[Strip()], validators=[Optional(), Length(max=200)])
+    sex = SelectField(_l("Sex"), choices=[("", _l("Choose…"))] + choices(Sex), validators=[DataRequired()])
+    birth_date = DateField(_l("Birth date"), validators=[InputRequired()])
+    birth_date_estimated = BooleanField(_l("Birth date is estimated"))
+    country = SelectField(_l("Country of origin"), validators=[DataRequired()])
+    first_language = SelectField(_l("First language"), validators=[DataRequired()])
+    uasc_status = SelectField(_l("Unaccompanied or separated?"), choices=choices(UascStatus), default="accompanied",
+                              validators=[DataRequired()])
+    guardian_name = StringField(_l("Legal guardian (for unaccompanied or separated children)"), filters=[Strip()],
+                                validators=[Optional(), Length(max=200)])
+    guardian_organisation = StringField(_l("Guardian's organisation"), filters=[Strip()],
+                                        validators=[Optional(), Length(max=200)])
+    guardian_phone = StringField(_l("Guardian's phone"), filters=[Strip()], validators=[Optional(), Length(max=40)])
+    arrival_date = DateField(_l("Arrival in Serbia"), validators=[Optional()])
+    centre = SelectField(_l("Lives in centre"), validators=[Optional()])
+    centre_since = DateField(_l("In this centre since"), validators=[Optional()])
+    temporary_id = StringField(_l("Temporary ID number (if any)"), filters=[Strip()], validators=[Optional(), Length(max=40)])
+    asylum_number = StringField(_l("Asylum registration number (if any)"), filters=[Strip()],
+                                validators=[Optional(), Length(max=40)])
+    legal_basis = SelectField(_l("Legal basis for processing"), choices=choices(LegalBasis), default="public_task",
+                              validators=[DataRequired()])
+    not_duplicate = BooleanField(_l("I checked the possible matches: this is a different child"))
+
+    def __init__(self, *args, centres=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        self.first_language.choices = language_choices()
+        self.centre.choices = [("", _l("None / private accommodation"))] + [(c.code, c.name) for c in centres]
+
+
+class EnrolForm(FlaskForm):
+    school = SelectField(_l("School"), validators=[DataRequired()])
+    level = SelectField(_l("Level"), choices=choices(Level), validators=[DataRequired()])
+    grade = IntegerField(_l("Grade"), validators=[InputRequired(), NumberRange(min=1, max=8)])
+    class_id = SelectField(_l("Class"), validators=[Optional()])
+    start_date = DateField(_l("First day at school"), validators=[InputRequired()])
+
+
+class TransferForm(FlaskForm):
+    school = SelectField(_l("New school"), validators=[DataRequired()])
+    start_date = DateField(_l("First day at the new school"), validators=[InputRequired()])
+    grade = IntegerField(_l("Grade at the new school"), validators=[Optional(), NumberRange(min=1, max=8)])
+    note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
+
+
+class ExitForm(FlaskForm):
+    end_date = DateField(_l("Last day at school"), validators=[InputRequired()])
+    reason = SelectField(_l("Reason"), choices=[c for c in choices(ExitReason) if c[0] != "transferred"],
+                         validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
+
+
+class UascForm(FlaskForm):
+    status = SelectField(_l("UASC status"), choices=choices(UascStatus), validators=[DataRequired()])
+    since = DateField(_l("Since"), validators=[InputRequired()])
+    guardian_name = StringField(_l("Legal guardian"), filters=[Strip()], validators=[Optional(), Length(max=200)])
+    guardian_organisation = StringField(_l("Guardian's organisation"), filters=[Strip()],
+                                        validators=[Optional(), Length(max=200)])
+
+
+class CentreForm(FlaskForm):
+    centre = SelectField(_l("Centre"), validators=[Optional()])
+    since = DateField(_l("Since"), validators=[InputRequired()])
+
+
+class SearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name or code"), filters=[Strip()], validators=[Optional(), Length(max=100)])
+    school = SelectField(_l("School"), validators=[Optional()])
+    centre = SelectField(_l("Centre"), validators=[Optional()])
+    sex = SelectField(_l("Sex"), choices=[("", _l("Any"))] + choices(Sex), validators=[Optional()])
+    uasc = SelectField(_l("UASC status"), choices=[("", _l("Any"))] + choices(UascStatus), validators=[Optional()])
+    level = SelectField(_l("Level"), choices=[("", _l("Any"))] + choices(Level), validators=[Optional()])
+    enrolled = SelectField(_l("Enrolled"), choices=[("", _l("Any")), ("yes", _l("Enrolled now")),
+                                                    ("no", _l("Not enrolled"))], validators=[Optional()])
+    page = HiddenField()

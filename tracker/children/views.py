@@ -1,0 +1,297 @@
+"""Children pages: list and search, a child's page, register, enrol, transfer, exit."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from tracker import audit, scope
+from tracker.children import operations as child_ops
+from tracker.children.duplicates import possible_duplicates
+from tracker.children.forms import CentreForm, ChildForm, EnrolForm, ExitForm, SearchForm, TransferForm, UascForm
+from tracker.children.models import CentreStay, Child, UascPeriod
+from tracker.children.names import to_ascii
+from tracker.enrolment import operations as enrol_ops
+from tracker.enrolment.models import Enrolment
+from tracker.errors import OperationError
+from tracker.extensions import db
+from tracker.schools.models import Centre, School, SchoolClass
+from tracker.types import Role, UascStatus
+
+bp = Blueprint("children", __name__, url_prefix="/children")
+PAGE_SIZE = 50
+
+
+@bp.before_request
+@login_required
+def records_only():
+    if current_user.role == Role.partner:
+        abort(404)
+
+
+def _require_manager():
+    if not scope.can_manage_children(current_user):
+        abort(404)
+
+
+def _apply_error(form, exc: OperationError) -> None:
+    db.session.rollback()
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+def _centres():
+    return db.session.scalars(sa.select(Centre).order_by(Centre.name)).all()
+
+
+def _search(form: SearchForm, user):
+    q = scope.children(user)
+    today = dt.date.today()
+    open_enrolment = sa.and_(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None))
+    text = (form.q.data or "").strip()
+    if text:
+        if text.upper().startswith("C-") and len(text) <= 12:
+            q = q.where(Child.code == text.upper())
+        else:
+            conds = [Child.name_key.like(f"%{tok}%") for tok in to_ascii(text).split()]
+            q = q.where(sa.or_(sa.and_(*conds) if conds else sa.false(), Child.name_original.like(f"%{text}%")))
+    if form.school.data:
+        q = q.where(sa.exists().where(Enrolment.child_id == Child.id, Enrolment.school_id == School.id,
+                                      School.code == form.school.data))
+    if form.centre.data:
+        q = q.where(sa.exists().where(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None),
+                                      CentreStay.centre_id == Centre.id, Centre.code == form.centre.data))
+    if form.sex.data:
+        q = q.where(Child.sex == form.sex.data)
+    if form.uasc.data:
+        in_period = sa.exists().where(UascPeriod.child_id == Child.id, UascPeriod.status == form.uasc.data,
+                                      UascPeriod.start_date <= today,
+                                      sa.or_(UascPeriod.end_date.is_(None), UascPeriod.end_date >= today))
+        if form.uasc.data == UascStatus.accompanied.value:
+            in_period = sa.or_(in_period, ~sa.exists().where(UascPeriod.child_id == Child.id))
+        q = q.where(in_period)
+    if form.level.data:
+        q = q.where(sa.exists().where(open_enrolment, Enrolment.level == form.level.data))
+    if form.enrolled.data == "yes":
+        q = q.where(sa.exists().where(open_enrolment))
+    elif form.enrolled.data == "no":
+        q = q.where(~sa.exists().where(open_enrolment))
+    return q
+
+
+@bp.route("/")
+def index():
+    user = current_user._get_current_object()
+    form = SearchForm(request.args)
+    form.school.choices = [("", _("Any"))] + [(s.code, s.name) for s in db.session.scalars(scope.schools(user))]
+    form.centre.choices = [("", _("Any"))] + [(c.code, c.name) for c in _centres()]
+    if not form.validate():
+        return render_template("children/index.html", form=form, children=[], total=0, page=1, pages=1), 400
+    q = _search(form, user)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    try:
+        page = min(max(1, int(request.args.get("page", 1))), pages)
+    except ValueError:
+        page = 1
+    children = db.session.scalars(
+        q.order_by(Child.family_name, Child.given_name, Child.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("children/index.html", form=form, children=children, total=total, page=page,
+                           pages=pages, args=args)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def register():
+    _require_manager()
+    user = current_user._get_current_object()
+    form = ChildForm(centres=_centres())
+    duplicates = []
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            duplicates = [(c, s) for c, s in possible_duplicates(
+                given_name=form.given_name.data, family_name=form.family_name.data,
+                name_original=form.name_original.data or "", birth_date=form.birth_date.data,
+                birth_date_estimated=form.birth_date_estimated.data)]
+            visible = set(db.session.scalars(scope.child_ids(user))) if duplicates else set()
+            if duplicates and not form.not_duplicate.data:
+                return render_template("children/register.html", form=form, duplicates=duplicates,
+                                       visible=visible), 409
+            centre = None
+            if form.centre.data:
+                centre = db.session.scalar(sa.select(Centre).where(Centre.code == form.centre.data))
+                if centre is None:
+                    form.centre.errors.append(_("Choose a centre from the list."))
+            if not form.errors:
+                try:
+                    child = child_ops.register_child(
+                        given_name=form.given_name.data, family_name=form.family_name.data,
+                        name_original=form.name_original.data or "", sex=form.sex.data,
+                        birth_date=form.birth_date.data, birth_date_estimated=form.birth_date_estimated.data,
+                        country=form.country.data, first_language=form.first_language.data,
+                        uasc_status=form.uasc_status.data, arrival_date=form.arrival_date.data,
+                        centre=centre, centre_since=form.centre_since.data,
+                        guardian_name=form.guardian_name.data or "",
+                        guardian_organisation=form.guardian_organisation.data or "",
+                        guardian_phone=form.guardian_phone.data or "", temporary_id=form.temporary_id.data or "",
+                        asylum_number=form.asylum_number.data or "", legal_basis=form.legal_basis.data, user=user)
+                except OperationError as exc:
+                    _apply_error(form, exc)
+                else:
+                    flash(_("%(name)s is registered as %(code)s.", name=child.display_name, code=child.code))
+                    return redirect(url_for("children.detail", code=child.code))
+        status = 400
+    return render_template("children/register.html", form=form, duplicates=duplicates, visible=set()), status
+
+
+@bp.route("/<code>")
+def detail(code):
+    user = current_user._get_current_object()
+    child = scope.get_child_or_404(user, code)
+    audit.record("child_viewed", child, user=user)
+    db.session.commit()
+    open_enrolment = child.open_enrolment
+    return render_template(
+        "children/detail.html", child=child, open_enrolment=open_enrolment,
+        can_manage=scope.can_manage_children(user),
+        can_change=open_enrolment is not None and scope.can_change_enrolment(user, open_enrolment),
+    )
+
+
+def _managed_child(code):
+    _require_manager()
+    return scope.get_child_or_404(current_user._get_current_object(), code)
+
+
+@bp.route("/<code>/enrol", methods=["GET", "POST"])
+def enrol(code):
+    child = _managed_child(code)
+    user = current_user._get_current_object()
+    schools = db.session.scalars(scope.schools(user)).all()
+    form = EnrolForm()
+    form.school.choices = [("", _("Choose…"))] + [(s.code, s.name) for s in schools]
+    classes = db.session.scalars(scope.classes(user).join(SchoolClass.year).order_by(SchoolClass.name)).all()
+    form.class_id.choices = [("", _("Not yet assigned"))] + [
+        (str(c.id), f"{c.school.name} · {c.name} ({c.year.label})") for c in classes]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            school = next((s for s in schools if s.code == form.school.data), None)
+            cls = next((c for c in classes if str(c.id) == form.class_id.data), None) if form.class_id.data else None
+            try:
+                enrol_ops.enrol(child, school, form.level.data, form.grade.data, form.start_date.data,
+                                school_class=cls, user=user)
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("Enrolled at %(school)s.", school=school.name))
+                return redirect(url_for("children.detail", code=child.code))
+    elif child.open_enrolment is not None:
+        form.form_errors.append(_("The child is already enrolled at %(school)s. Transfer or record an exit first.",
+                                  school=child.open_enrolment.school.name))
+    return render_template("children/enrol.html", child=child, form=form), status
+
+
+def _changeable_enrolment(child):
+    enrolment = child.open_enrolment
+    if enrolment is None or not scope.can_change_enrolment(current_user._get_current_object(), enrolment):
+        abort(404)
+    return enrolment
+
+
+@bp.route("/<code>/transfer", methods=["GET", "POST"])
+def transfer(code):
+    child = _managed_child(code)
+    current = _changeable_enrolment(child)
+    user = current_user._get_current_object()
+    schools = db.session.scalars(sa.select(School).order_by(School.name)).all()
+    form = TransferForm()
+    form.school.choices = [("", _("Choose…"))] + [(s.code, f"{s.name} ({s.municipality})") for s in schools
+                                                  if s.id != current.school_id]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            school = next(s for s in schools if s.code == form.school.data)
+            try:
+                enrol_ops.transfer(child, school, form.start_date.data, grade=form.grade.data, note=form.note.data or "",
+                                   user=user)
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("Transferred to %(school)s.", school=school.name))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/transfer.html", child=child, current=current, form=form), status
+
+
+@bp.route("/<code>/exit", methods=["GET", "POST"])
+def exit(code):  # noqa: A001 - the URL says what it does
+    child = _managed_child(code)
+    current = _changeable_enrolment(child)
+    user = current_user._get_current_object()
+    form = ExitForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                enrol_ops.exit_enrolment(child, form.end_date.data, form.reason.data, note=form.note.data or "",
+                                         user=user)
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("The exit is recorded."))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/exit.html", child=child, current=current, form=form), status
+
+
+@bp.route("/<code>/uasc", methods=["GET", "POST"])
+def uasc(code):
+    child = _managed_child(code)
+    form = UascForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                child_ops.change_uasc_status(child, form.status.data, form.since.data,
+                                             guardian_name=form.guardian_name.data or "",
+                                             guardian_organisation=form.guardian_organisation.data or "",
+                                             user=current_user._get_current_object())
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("The UASC status is updated."))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/uasc.html", child=child, form=form), status
+
+
+@bp.route("/<code>/centre", methods=["GET", "POST"])
+def centre(code):
+    child = _managed_child(code)
+    centres = _centres()
+    form = CentreForm()
+    form.centre.choices = [("", _("Left the centres (private accommodation or left)"))] + [
+        (c.code, c.name) for c in centres]
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            target = next((c for c in centres if c.code == form.centre.data), None)
+            try:
+                child_ops.move_centre(child, target, form.since.data, user=current_user._get_current_object())
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("The centre stay is updated."))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/centre.html", child=child, form=form), status

@@ -1,0 +1,78 @@
+"""Counts shown on the dashboards, computed in the database."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from tracker.children.models import CentreStay, Child, UascPeriod
+from tracker.dates import aged_between
+from tracker.enrolment.models import Enrolment
+from tracker.extensions import db
+from tracker.schools.models import Centre, School, SchoolClass
+from tracker.types import UascStatus
+
+
+def uasc_on(day: dt.date):
+    """A correlated subquery: true when the child is separated or unaccompanied on ``day``."""
+    return sa.exists().where(
+        UascPeriod.child_id == Child.id,
+        UascPeriod.status != UascStatus.accompanied,
+        UascPeriod.start_date <= day,
+        sa.or_(UascPeriod.end_date.is_(None), UascPeriod.end_date >= day),
+    )
+
+
+def enrolled_by_school(school_ids: sa.Select, day: dt.date) -> list[sa.Row]:
+    """Per school: children enrolled on ``day``, girls among them, UASC among them."""
+    girls = sa.func.sum(sa.case((Child.sex == "female", 1), else_=0))
+    uasc = sa.func.sum(sa.case((uasc_on(day), 1), else_=0))
+    q = (sa.select(School, sa.func.count(Enrolment.id).label("enrolled"), girls.label("girls"), uasc.label("uasc"))
+         .select_from(School)
+         .outerjoin(Enrolment, sa.and_(Enrolment.school_id == School.id, Enrolment.start_date <= day,
+                                       sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day)))
+         .outerjoin(Child, Child.id == Enrolment.child_id)
+         .where(School.id.in_(school_ids))
+         .group_by(School.id).order_by(School.name))
+    return list(db.session.execute(q))
+
+
+def enrolled_by_class(class_ids: sa.Select, day: dt.date) -> list[sa.Row]:
+    girls = sa.func.sum(sa.case((Child.sex == "female", 1), else_=0))
+    uasc = sa.func.sum(sa.case((uasc_on(day), 1), else_=0))
+    q = (sa.select(SchoolClass, sa.func.count(Enrolment.id).label("enrolled"), girls.label("girls"), uasc.label("uasc"))
+         .select_from(SchoolClass)
+         .outerjoin(Enrolment, sa.and_(Enrolment.class_id == SchoolClass.id, Enrolment.start_date <= day,
+                                       sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day)))
+         .outerjoin(Child, Child.id == Enrolment.child_id)
+         .where(SchoolClass.id.in_(class_ids))
+         .group_by(SchoolClass.id).order_by(SchoolClass.name))
+    return list(db.session.execute(q))
+
+
+def not_enrolled_in_centres(child_ids: sa.Select, day: dt.date, limit: int = 50) -> list[Child]:
+    """School-age children (7-17) living in a centre now, in scope, with no open enrolment."""
+    q = (sa.select(Child).join(CentreStay, sa.and_(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None)))
+         .where(Child.id.in_(child_ids), aged_between(Child.birth_date, day, 7, 17),
+                ~sa.exists().where(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None)))
+         .order_by(CentreStay.start_date).limit(limit))
+    return list(db.session.scalars(q))
+
+
+def partner_overview(day: dt.date) -> list[sa.Row]:
+    """Children enrolled on ``day`` by level, sex and UASC (aggregates only)."""
+    uasc = sa.case((uasc_on(day), "uasc"), else_="accompanied").label("uasc")
+    q = (sa.select(Enrolment.level, Child.sex, uasc, sa.func.count().label("n"))
+         .join(Child, Child.id == Enrolment.child_id)
+         .where(Enrolment.start_date <= day, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day))
+         .group_by(Enrolment.level, Child.sex, uasc)
+         .order_by(Enrolment.level, Child.sex, uasc))
+    return list(db.session.execute(q))
+
+
+def totals() -> dict[str, int]:
+    count = lambda model: db.session.scalar(sa.select(sa.func.count()).select_from(model))  # noqa: E731
+    return {
+        "schools": count(School), "centres": count(Centre), "children": count(Child),
+        "open_enrolments": db.session.scalar(sa.select(sa.func.count()).where(Enrolment.end_date.is_(None))),
+    }

@@ -1,0 +1,119 @@
+"""Every hook tracker offers to plugins.
+
+Hooks are called with keyword arguments. Arguments are added over time, never renamed, so an
+implementation may accept any subset of them. Collecting hooks return data (lists of
+blueprints, menu items, commands); the core validates what comes back and refuses a plugin
+that breaks the contract with a message naming it. Event hooks run after the change is
+committed; what they return is ignored, and an exception in one is logged and does not undo
+the change.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("tracker")
+
+
+@hookspec
+def startup(app):
+    """Called once when the application has been created and every plugin is loaded.
+
+    :param app: the Flask application, with its config and extensions bound.
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def startup(app):
+            app.config.setdefault("MY_PLUGIN_THRESHOLD", 3)
+    """
+
+
+@hookspec
+def register_blueprints(app):
+    """Blueprints to register on the application.
+
+    :param app: the Flask application.
+    :return: a list of :class:`flask.Blueprint` (or None). Anything else is refused.
+
+    Example::
+
+        bp = Blueprint("centre_overview", __name__, url_prefix="/centres", template_folder="templates")
+
+        @hookimpl
+        def register_blueprints(app):
+            return [bp]
+    """
+
+
+@hookspec
+def menu_items(user):
+    """Entries for the navigation menu of the signed-in user.
+
+    :param user: the signed-in :class:`tracker.auth.models.User`.
+    :return: a list of dicts with ``endpoint`` (a URL endpoint name), ``label`` (already
+        translated), and optional ``order`` (int, lower first, default 100). Return only the
+        entries this user may use.
+
+    Example::
+
+        @hookimpl
+        def menu_items(user):
+            if user.role.value in ("admin", "liaison"):
+                return [{"endpoint": "centre_overview.index", "label": _("Centres"), "order": 40}]
+    """
+
+
+@hookspec
+def register_commands(cli):
+    """Commands to add to the ``tracker`` command line.
+
+    :param cli: the ``tracker`` click group (for reference; do not mutate it).
+    :return: a list of :class:`click.Command` objects (a ``flask.cli.AppGroup`` works too).
+        A command whose name is already taken is refused.
+
+    Example::
+
+        @click.command("centres")
+        @with_appcontext
+        def centres_command():
+            ...
+
+        @hookimpl
+        def register_commands(cli):
+            return [centres_command]
+    """
+
+
+@hookspec
+def child_registered(child, user):
+    """A child was registered; called after the commit.
+
+    :param child: the new :class:`tracker.children.models.Child`.
+    :param user: who registered the child (None from the command line or demo builder).
+    :return: ignored.
+    """
+
+
+@hookspec
+def enrolment_changed(enrolment, change, previous, user):
+    """An enrolment was opened or closed; called after the commit.
+
+    :param enrolment: the :class:`tracker.enrolment.models.Enrolment` opened or closed.
+    :param change: ``"enrolled"``, ``"transferred"`` or ``"exited"``.
+    :param previous: for a transfer, the enrolment that was closed; otherwise None.
+    :param user: who made the change (None from the command line).
+    :return: ignored.
+    """
+
+
+@hookspec
+def attendance_saved(school_class, date, records, user):
+    """A register was saved; called after the commit.
+
+    :param school_class: the :class:`tracker.schools.models.SchoolClass` of the register.
+    :param date: the school day (``datetime.date``).
+    :param records: the :class:`tracker.attendance.models.AttendanceRecord` rows as saved.
+    :param user: who saved it.
+    :return: ignored.
+    """

@@ -1,0 +1,26 @@
+"""Locale selection: the user's choice, else the browser's, with Serbian mapped to a script."""
+from babel import Locale, negotiate_locale
+from flask import current_app, request
+from flask_login import current_user
+
+# Serbian without a script means Cyrillic; "sr-Latn" and "sr-RS" browsers still need a mapping.
+ALIASES = {"sr": "sr_Cyrl", "sr_RS": "sr_Cyrl", "sr_Latn_RS": "sr_Latn", "sr_Cyrl_RS": "sr_Cyrl"}
+
+
+def select_locale() -> str:
+    available = current_app.config["LANGUAGES"]
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in available:
+        return current_user.locale
+    preferred = [lang.replace("-", "_") for lang, _q in request.accept_languages] if request else []
+    choice = negotiate_locale(preferred, available, sep="_", aliases=ALIASES)
+    if choice:
+        return choice
+    for lang in preferred:  # "sr_Latn_RS" and the like: match on language and script
+        try:
+            loc = Locale.parse(lang)
+        except (ValueError, TypeError):
+            continue
+        key = f"{loc.language}_{loc.script}" if loc.script else ALIASES.get(loc.language, loc.language)
+        if key in available:
+            return key
+    return current_app.config["BABEL_DEFAULT_LOCALE"]

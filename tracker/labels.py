@@ -1,0 +1,44 @@
+"""Translated labels for the stored enum values, in one place."""
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "primary": _l("Primary"),
+    "secondary": _l("Secondary"),
+    "female": _l("Female"),
+    "male": _l("Male"),
+    "accompanied": _l("Accompanied"),
+    "separated": _l("Separated"),
+    "unaccompanied": _l("Unaccompanied"),
+    "asylum": _l("Asylum centre"),
+    "reception": _l("Reception-transit centre"),
+    "transferred": _l("Transferred to another school"),
+    "moved_onward": _l("Moved onward (left Serbia)"),
+    "dropped_out": _l("Dropped out"),
+    "completed": _l("Completed the grade"),
+    "returned_to_origin": _l("Returned to country of origin"),
+    "other": _l("Other"),
+    "present": _l("Present"),
+    "late": _l("Late"),
+    "absent_excused": _l("Absent (excused)"),
+    "absent_unexcused": _l("Absent (unexcused)"),
+    "admin": _l("Administrator"),
+    "liaison": _l("School liaison officer"),
+    "teacher": _l("Teacher"),
+    "partner": _l("Education partner"),
+    "consent": _l("Consent of the child's guardian"),
+    "legal_obligation": _l("Legal obligation"),
+    "public_task": _l("Public task (right to education)"),
+    "vital_interests": _l("Vital interests of the child"),
+}
+
+
+def label(value) -> str:
+    """The translated label of an enum member or its value; unknown values as they are."""
+    if value is None:
+        return ""
+    key = getattr(value, "value", value)
+    return str(LABELS.get(key, key))
+
+
+def choices(enum_cls) -> list[tuple[str, str]]:
+    return [(m.value, label(m)) for m in enum_cls]

@@ -1,0 +1,107 @@
+"""Schools, accommodation centres, academic years and classes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.extensions import db
+from tracker.types import CentreKind, Level, choice
+
+class_teachers = sa.Table(
+    "class_teacher",
+    db.metadata,
+    sa.Column("class_id", sa.ForeignKey("school_class.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class School(db.Model):
+    __tablename__ = "school"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)  # ministry code
+    name: Mapped[str] = mapped_column(sa.String(200))
+    municipality: Mapped[str] = mapped_column(sa.String(100), index=True)
+    offers_primary: Mapped[bool] = mapped_column(default=False)
+    offers_secondary: Mapped[bool] = mapped_column(default=False)
+
+    classes: Mapped[list[SchoolClass]] = relationship(back_populates="school", order_by="SchoolClass.name")
+
+    @property
+    def levels(self) -> list[Level]:
+        return [lv for lv, on in ((Level.primary, self.offers_primary), (Level.secondary, self.offers_secondary)) if on]
+
+    def offers(self, level: Level | str) -> bool:
+        return Level(level) in self.levels
+
+    def __repr__(self) -> str:
+        return f"<School {self.code}>"
+
+
+class Centre(db.Model):
+    __tablename__ = "centre"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[CentreKind] = mapped_column(choice(CentreKind, "centre_kind"))
+    municipality: Mapped[str] = mapped_column(sa.String(100), index=True)
+
+
+class AcademicYear(db.Model):
+    __tablename__ = "academic_year"
+    __table_args__ = (sa.CheckConstraint("first_day < last_day", name="first_before_last"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(sa.String(7), unique=True)  # 2025/26
+    first_day: Mapped[dt.date]
+    last_day: Mapped[dt.date]
+
+    non_school_days: Mapped[list[NonSchoolDay]] = relationship(
+        back_populates="year", order_by="NonSchoolDay.date", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<AcademicYear {self.label}>"
+
+
+class NonSchoolDay(db.Model):
+    """A public holiday or break day of a year; school_id set: that school's own day off."""
+
+    __tablename__ = "non_school_day"
+    __table_args__ = (
+        sa.Index("uq_non_school_day_all", "year_id", "date", unique=True, sqlite_where=sa.text("school_id IS NULL"),
+                 postgresql_where=sa.text("school_id IS NULL")),
+        sa.UniqueConstraint("year_id", "date", "school_id", name="uq_non_school_day_school"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year_id: Mapped[int] = mapped_column(sa.ForeignKey("academic_year.id", ondelete="CASCADE"))
+    date: Mapped[dt.date]
+    description: Mapped[str] = mapped_column(sa.String(200))
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("school.id", ondelete="CASCADE"))
+
+    year: Mapped[AcademicYear] = relationship(back_populates="non_school_days")
+    school: Mapped[School | None] = relationship()
+
+
+class SchoolClass(db.Model):
+    __tablename__ = "school_class"
+    __table_args__ = (
+        sa.UniqueConstraint("school_id", "year_id", "name", name="uq_school_class_name"),
+        sa.CheckConstraint(
+            "(level = 'primary' AND grade BETWEEN 1 AND 8) OR (level = 'secondary' AND grade BETWEEN 1 AND 4)",
+            name="grade_in_level",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(sa.ForeignKey("school.id"), index=True)
+    year_id: Mapped[int] = mapped_column(sa.ForeignKey("academic_year.id"), index=True)
+    level: Mapped[Level] = mapped_column(choice(Level, "level"))
+    grade: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(50))
+
+    school: Mapped[School] = relationship(back_populates="classes")
+    year: Mapped[AcademicYear] = relationship()
+    teachers: Mapped[list["User"]] = relationship(secondary=class_teachers, back_populates="classes")  # noqa: F821
+
+    def __repr__(self) -> str:
+        return f"<SchoolClass {self.school_id} {self.name}>"
