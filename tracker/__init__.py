@@ -88,12 +88,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     import click
 
-    reserved = {"run", "shell", "routes", "db"}
+    owners = dict.fromkeys(("run", "shell", "routes", "db"), "flask")
     for plugin, cmd in collect(pm, "register_commands", cli=app.cli):
         if not isinstance(cmd, click.Command):
             raise PluginError(f"plugin {plugin!r}: register_commands returned {cmd!r}, not a click command")
-        if cmd.name in reserved or cmd.name in app.cli.commands:
-            raise PluginError(f"plugin {plugin!r}: the command name {cmd.name!r} is taken")
+        if cmd.name in owners:
+            raise PluginError(f"plugin {plugin!r}: the command name {cmd.name!r} is taken (by {owners[cmd.name]!r})")
+        owners[cmd.name] = plugin
         app.cli.add_command(cmd)
 
     pm.hook.startup(app=app)

@@ -1,5 +1,6 @@
 """Translated labels for the stored enum values, in one place."""
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
 LABELS = {
     "primary": _l("Primary"),
@@ -40,5 +41,10 @@ def label(value) -> str:
     return str(LABELS.get(key, key))
 
 
-def choices(enum_cls) -> list[tuple[str, str]]:
-    return [(m.value, label(m)) for m in enum_cls]
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select options."""
+    return [p if isinstance(p, SelectChoice) else SelectChoice(p[0], p[1]) for p in pairs]
+
+
+def choices(enum_cls) -> list[SelectChoice]:
+    return [SelectChoice(m.value, label(m)) for m in enum_cls]

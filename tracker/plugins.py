@@ -93,6 +93,8 @@ def describe(pm: pluggy.PluginManager) -> list[dict]:
         dist = dists.get(id(plugin))
         if name in DEFAULT_PLUGINS:
             source = "default"
+        elif dist is not None and dist.project_name == "tracker":
+            source = "bundled"
         elif dist is not None:
             source = f"entry point ({dist.project_name} {dist.version})"
         else:

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.labels import choices
+from tracker.labels import choices, options
 from tracker.types import ExitReason, LegalBasis, Level, Sex, UascStatus
 
 # Most children come from these; the rest of the list follows in alphabetical order.
@@ -20,7 +20,7 @@ def country_choices():
     common = [(c, pycountry.countries.get(alpha_3=c).name) for c in COMMON_COUNTRIES]
     rest = sorted(((c.alpha_3, c.name) for c in pycountry.countries if c.alpha_3 not in COMMON_COUNTRIES),
                   key=lambda cn: cn[1])
-    return [("", _l("Choose…"))] + common + rest
+    return options([("", _l("Choose…"))] + common + rest)
 
 
 def language_choices():
@@ -28,7 +28,7 @@ def language_choices():
     rest = sorted(((lang.alpha_3, lang.name) for lang in pycountry.languages
                    if getattr(lang, "type", "") == "L" and getattr(lang, "scope", "") in ("I", "M")
                    and lang.alpha_3 not in COMMON_LANGUAGES), key=lambda cn: cn[1])
-    return [("", _l("Choose…"))] + common + rest
+    return options([("", _l("Choose…"))] + common + rest)
 
 
 class Strip:
@@ -44,7 +44,7 @@ class ChildForm(FlaskForm):
     family_name = StringField(_l("Family name (Latin script)"), filters=[Strip()],
                               validators=[DataRequired(), Length(max=100)])
     name_original = StringField(_l("Name in original script"), filters=[Strip()], validators=[Optional(), Length(max=200)])
-    sex = SelectField(_l("Sex"), choices=[("", _l("Choose…"))] + choices(Sex), validators=[DataRequired()])
+    sex = SelectField(_l("Sex"), choices=options([("", _l("Choose…"))]) + choices(Sex), validators=[DataRequired()])
     birth_date = DateField(_l("Birth date"), validators=[InputRequired()])
     birth_date_estimated = BooleanField(_l("Birth date is estimated"))
     country = SelectField(_l("Country of origin"), validators=[DataRequired()])
@@ -70,7 +70,7 @@ class ChildForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.country.choices = country_choices()
         self.first_language.choices = language_choices()
-        self.centre.choices = [("", _l("None / private accommodation"))] + [(c.code, c.name) for c in centres]
+        self.centre.choices = options([("", _l("None / private accommodation"))] + [(c.code, c.name) for c in centres])
 
 
 class EnrolForm(FlaskForm):
@@ -90,7 +90,7 @@ class TransferForm(FlaskForm):
 
 class ExitForm(FlaskForm):
     end_date = DateField(_l("Last day at school"), validators=[InputRequired()])
-    reason = SelectField(_l("Reason"), choices=[c for c in choices(ExitReason) if c[0] != "transferred"],
+    reason = SelectField(_l("Reason"), choices=[c for c in choices(ExitReason) if c.value != "transferred"],
                          validators=[DataRequired()])
     note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
 
@@ -115,9 +115,9 @@ class SearchForm(FlaskForm):
     q = StringField(_l("Name or code"), filters=[Strip()], validators=[Optional(), Length(max=100)])
     school = SelectField(_l("School"), validators=[Optional()])
     centre = SelectField(_l("Centre"), validators=[Optional()])
-    sex = SelectField(_l("Sex"), choices=[("", _l("Any"))] + choices(Sex), validators=[Optional()])
-    uasc = SelectField(_l("UASC status"), choices=[("", _l("Any"))] + choices(UascStatus), validators=[Optional()])
-    level = SelectField(_l("Level"), choices=[("", _l("Any"))] + choices(Level), validators=[Optional()])
-    enrolled = SelectField(_l("Enrolled"), choices=[("", _l("Any")), ("yes", _l("Enrolled now")),
-                                                    ("no", _l("Not enrolled"))], validators=[Optional()])
+    sex = SelectField(_l("Sex"), choices=options([("", _l("Any"))]) + choices(Sex), validators=[Optional()])
+    uasc = SelectField(_l("UASC status"), choices=options([("", _l("Any"))]) + choices(UascStatus), validators=[Optional()])
+    level = SelectField(_l("Level"), choices=options([("", _l("Any"))]) + choices(Level), validators=[Optional()])
+    enrolled = SelectField(_l("Enrolled"), choices=options([("", _l("Any")), ("yes", _l("Enrolled now")),
+                                                            ("no", _l("Not enrolled"))]), validators=[Optional()])
     page = HiddenField()

@@ -18,6 +18,7 @@ from tracker.enrolment import operations as enrol_ops
 from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
 from tracker.extensions import db
+from tracker.labels import options
 from tracker.schools.models import Centre, School, SchoolClass
 from tracker.types import Role, UascStatus
 
@@ -89,8 +90,8 @@ def _search(form: SearchForm, user):
 def index():
     user = current_user._get_current_object()
     form = SearchForm(request.args)
-    form.school.choices = [("", _("Any"))] + [(s.code, s.name) for s in db.session.scalars(scope.schools(user))]
-    form.centre.choices = [("", _("Any"))] + [(c.code, c.name) for c in _centres()]
+    form.school.choices = options([("", _("Any"))] + [(s.code, s.name) for s in db.session.scalars(scope.schools(user))])
+    form.centre.choices = options([("", _("Any"))] + [(c.code, c.name) for c in _centres()])
     if not form.validate():
         return render_template("children/index.html", form=form, children=[], total=0, page=1, pages=1), 400
     q = _search(form, user)
@@ -177,10 +178,10 @@ def enrol(code):
     user = current_user._get_current_object()
     schools = db.session.scalars(scope.schools(user)).all()
     form = EnrolForm()
-    form.school.choices = [("", _("Choose…"))] + [(s.code, s.name) for s in schools]
+    form.school.choices = options([("", _("Choose…"))] + [(s.code, s.name) for s in schools])
     classes = db.session.scalars(scope.classes(user).join(SchoolClass.year).order_by(SchoolClass.name)).all()
-    form.class_id.choices = [("", _("Not yet assigned"))] + [
-        (str(c.id), f"{c.school.name} · {c.name} ({c.year.label})") for c in classes]
+    form.class_id.choices = options([("", _("Not yet assigned"))] + [
+        (str(c.id), f"{c.school.name} · {c.name} ({c.year.label})") for c in classes])
     status = 200
     if request.method == "POST":
         status = 400
@@ -215,8 +216,8 @@ def transfer(code):
     user = current_user._get_current_object()
     schools = db.session.scalars(sa.select(School).order_by(School.name)).all()
     form = TransferForm()
-    form.school.choices = [("", _("Choose…"))] + [(s.code, f"{s.name} ({s.municipality})") for s in schools
-                                                  if s.id != current.school_id]
+    form.school.choices = options([("", _("Choose…"))] + [(s.code, f"{s.name} ({s.municipality})") for s in schools
+                                                  if s.id != current.school_id])
     status = 200
     if request.method == "POST":
         status = 400
@@ -280,8 +281,8 @@ def centre(code):
     child = _managed_child(code)
     centres = _centres()
     form = CentreForm()
-    form.centre.choices = [("", _("Left the centres (private accommodation or left)"))] + [
-        (c.code, c.name) for c in centres]
+    form.centre.choices = options([("", _("Left the centres (private accommodation or left)"))] + [
+        (c.code, c.name) for c in centres])
     status = 200
     if request.method == "POST":
         status = 400

@@ -1,0 +1,63 @@
+"""A plugin implementing every hook, recording each call, for the plugin tests."""
+import click
+from flask import Blueprint
+from flask.cli import with_appcontext
+
+from tracker import hookimpl
+
+CALLS: list[tuple] = []
+
+bp = Blueprint("kitchen_sink", __name__, url_prefix="/kitchen-sink")
+
+
+@bp.route("/")
+def index():
+    return "kitchen sink says hello"
+
+
+@click.command("kitchen-sink")
+@with_appcontext
+def kitchen_sink_command():
+    """Say hello."""
+    click.echo("kitchen sink command ran")
+
+
+@hookimpl
+def startup(app):
+    CALLS.append(("startup", app.name))
+
+
+@hookimpl
+def register_blueprints(app):
+    CALLS.append(("register_blueprints",))
+    return [bp]
+
+
+@hookimpl
+def menu_items(user):
+    return [{"endpoint": "kitchen_sink.index", "label": "Kitchen sink", "order": 99}]
+
+
+@hookimpl
+def register_commands(cli):
+    return [kitchen_sink_command]
+
+
+@hookimpl
+def child_registered(child, user):
+    from tracker.children.models import Child
+    from tracker.extensions import db
+
+    # Called after the commit: a fresh session sees the child.
+    committed = db.session.get(Child, child.id) is not None
+    CALLS.append(("child_registered", child.code, getattr(user, "email", None), committed))
+
+
+@hookimpl
+def enrolment_changed(enrolment, change, previous):
+    CALLS.append(("enrolment_changed", change, enrolment.school.code, previous.school.code if previous else None))
+
+
+@hookimpl
+def attendance_saved(school_class, date, records, user):
+    CALLS.append(("attendance_saved", school_class.name, date, sorted(r.status.value for r in records)))

@@ -1,0 +1,228 @@
+"""The plugin core: every hook documented and tested, defaults, bundled and external plugins, blocking."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import base_config
+from tests.plugins import kitchen_sink
+from tracker import create_app, hookimpl, hookspecs
+from tracker.plugins import DEFAULT_PLUGINS, PluginError
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOKS = sorted(name for name in dir(hookspecs) if not name.startswith("_") and hasattr(getattr(hookspecs, name),
+                                                                                          "tracker_spec"))
+
+
+@pytest.fixture
+def app_config():
+    return {"PLUGINS": ["tests.plugins.kitchen_sink"]}
+
+
+@pytest.fixture(autouse=True)
+def clear_calls():
+    kitchen_sink.CALLS.clear()
+
+
+def test_every_hook_is_documented():
+    docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^### `?(\w+)`?", docs, flags=re.M))
+    assert HOOKS and set(HOOKS) <= documented, f"undocumented hooks: {set(HOOKS) - documented}"
+
+
+def test_every_hook_has_a_test():
+    tests = Path(__file__).read_text(encoding="utf-8")
+    untested = [h for h in HOOKS if f"def test_hook_{h}(" not in tests]
+    assert not untested, f"hooks without a test_hook_<name> test here: {untested}"
+    assert all(hasattr(kitchen_sink, h) for h in HOOKS), "tests/plugins/kitchen_sink.py must implement every hook"
+
+
+def test_every_hook_has_a_docstring_with_its_return_contract():
+    for name in HOOKS:
+        doc = getattr(hookspecs, name).__doc__ or ""
+        assert ":return:" in doc, name
+
+
+def test_hook_startup(app):
+    assert ("startup", app.name) in kitchen_sink.CALLS
+
+
+def test_hook_register_blueprints(client):
+    assert client.get("/kitchen-sink/").text == "kitchen sink says hello"
+
+
+def test_hook_menu_items(client, auth, world):
+    auth.login(world.liaison_a)
+    page = client.get("/").text
+    assert 'href="/kitchen-sink/"' in page and "Kitchen sink" in page
+
+
+def test_hook_register_commands(runner):
+    result = runner.invoke(args=["kitchen-sink"])
+    assert result.exit_code == 0 and "kitchen sink command ran" in result.output
+
+
+def test_hook_child_registered(client, auth, world):
+    auth.login(world.liaison_a)
+    r = client.post("/children/new", data={
+        "given_name": "Mariam", "family_name": "Sultani", "sex": "female", "birth_date": "2014-02-03",
+        "country": "AFG", "first_language": "prs", "uasc_status": "accompanied", "centre": "KRN",
+        "legal_basis": "public_task"})
+    assert r.status_code == 302, r.text
+    (call,) = [c for c in kitchen_sink.CALLS if c[0] == "child_registered"]
+    assert call[2] == "liaison.a@example.org" and call[3] is True
+    assert r.headers["Location"].endswith(call[1])
+
+
+def test_hook_enrolment_changed(app, world):
+    from tracker.enrolment import operations as ops
+
+    start = world.year.first_day
+    ops.exit_enrolment(world.child_a, start + dt.timedelta(days=10), "dropped_out", user=world.liaison_a)
+    ops.enrol(world.child_a, world.school_a, "primary", 5, start + dt.timedelta(days=20), user=world.liaison_a)
+    ops.transfer(world.child_a, world.school_b, start + dt.timedelta(days=30), user=world.admin)
+    changes = [c for c in kitchen_sink.CALLS if c[0] == "enrolment_changed"]
+    assert changes == [
+        ("enrolment_changed", "exited", "SA001", None),
+        ("enrolment_changed", "enrolled", "SA001", None),
+        ("enrolment_changed", "transferred", "SB002", "SA001"),
+    ]
+
+
+def test_hook_attendance_saved(app, world):
+    from tracker.attendance.operations import save_register
+
+    day = world.year.first_day
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    enrolment = world.child_a.open_enrolment
+    save_register(world.class_a, day, {enrolment.id: {"status": "absent_excused", "reason": "illness"}},
+                  user=world.teacher_a)
+    save_register(world.class_a, day, {enrolment.id: {"status": "late"}}, user=world.teacher_a)
+    saved = [c for c in kitchen_sink.CALLS if c[0] == "attendance_saved"]
+    assert saved == [("attendance_saved", "5-1", day, ["absent_excused"]), ("attendance_saved", "5-1", day, ["late"])]
+
+
+def test_event_hook_failure_does_not_undo_the_change(app, world, monkeypatch, caplog):
+    from tracker.enrolment import operations as ops
+
+    @hookimpl
+    def boom(enrolment):
+        raise RuntimeError("plugin bug")
+
+    monkeypatch.setattr(kitchen_sink, "enrolment_changed", boom)
+    pm = app.extensions["tracker_plugins"]
+    pm.unregister(name="tests.plugins.kitchen_sink")
+    pm.register(kitchen_sink, name="tests.plugins.kitchen_sink")
+    ops.exit_enrolment(world.child_a, world.year.first_day + dt.timedelta(days=3), "moved_onward")
+    assert world.child_a.open_enrolment is None
+    assert "plugin tests.plugins.kitchen_sink failed in enrolment_changed" in caplog.text
+
+
+def test_default_and_bundled_plugins_are_listed(runner):
+    result = runner.invoke(args=["plugins"])
+    assert result.exit_code == 0
+    for name in DEFAULT_PLUGINS:
+        assert name in result.output
+    assert "centre_overview" in result.output and "bundled" in result.output
+    assert "menu_items, register_blueprints, register_commands" in result.output
+
+
+def test_blocking_a_bundled_plugin(database_url, tmp_path):
+    app = create_app(base_config(database_url, BLOCKED_PLUGINS=["centre_overview"]))
+    names = [n for n, _p in app.extensions["tracker_plugins"].list_name_plugin() if _p is not None]
+    assert "centre_overview" not in names
+    assert "centres" not in app.cli.commands
+    assert app.test_client().get("/centres/").status_code == 404
+
+
+def test_blocking_a_default_plugin(database_url):
+    app = create_app(base_config(database_url, BLOCKED_PLUGINS=["tracker.schools.default_schools"]))
+    assert "schools" not in app.blueprints
+
+
+def test_a_misspelt_hook_fails_at_startup_naming_the_plugin(database_url, tmp_path, monkeypatch):
+    mod = tmp_path / "misspelt_plugin.py"
+    mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef menu_itmes(user):\n    return []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match="misspelt_plugin.*menu_itmes"):
+        create_app(base_config(database_url, PLUGINS=["misspelt_plugin"]))
+
+
+def test_a_plugin_breaking_the_contract_is_refused_by_name(database_url, tmp_path, monkeypatch):
+    mod = tmp_path / "bad_blueprints.py"
+    mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef register_blueprints(app):\n    return ['nope']\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match="bad_blueprints.*not a Blueprint"):
+        create_app(base_config(database_url, PLUGINS=["bad_blueprints"]))
+
+
+def test_a_command_name_clash_is_refused(database_url, tmp_path, monkeypatch):
+    mod = tmp_path / "clash.py"
+    mod.write_text(textwrap.dedent("""
+        import click
+        from tracker import hookimpl
+
+        @click.command("demo")
+        def demo():
+            pass
+
+        @hookimpl
+        def register_commands(cli):
+            return [demo]
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError, match="'demo' is taken") as exc:
+        create_app(base_config(database_url, PLUGINS=["clash"]))
+    assert "'clash'" in str(exc.value) and "tracker.demo.default_demo" in str(exc.value)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_external_plugin_distribution_installs_and_loads(tmp_path, database_url):
+    """A separate distribution declaring the `tracker` entry point is found once installed."""
+    src = tmp_path / "src"
+    (src / "tracker_hello").mkdir(parents=True)
+    (src / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools>=68"]\n'
+                                        'build-backend = "setuptools.build_meta"\n')
+    (src / "setup.cfg").write_text(textwrap.dedent("""
+        [metadata]
+        name = tracker-hello
+        version = 1.2.3
+
+        [options]
+        packages = tracker_hello
+
+        [options.entry_points]
+        tracker =
+            hello = tracker_hello
+    """))
+    (src / "tracker_hello" / "__init__.py").write_text(textwrap.dedent("""
+        import click
+        from tracker import hookimpl
+
+        @click.command("hello")
+        def hello():
+            click.echo("hello from an installed plugin")
+
+        @hookimpl
+        def register_commands(cli):
+            return [hello]
+    """))
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps",
+                    "--target", str(target), str(src)], check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), str(ROOT)]),
+           "TRACKER_DATABASE_URL": database_url, "TRACKER_SECRET_KEY": "x"}
+    tracker_cmd = [sys.executable, "-c", "from tracker.cli import main; main()"]
+    listed = subprocess.run([*tracker_cmd, "plugins"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "hello  [entry point (tracker-hello 1.2.3)]" in listed.stdout
+    ran = subprocess.run([*tracker_cmd, "hello"], env=env, capture_output=True, text=True, timeout=120)
+    assert ran.stdout.strip() == "hello from an installed plugin"

@@ -1,0 +1,75 @@
+"""Saving a register: one record per enrolment and date, by upsert, so a double save leaves one row."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tracker import audit
+from tracker.attendance.models import AttendanceRecord
+from tracker.children.models import utcnow
+from tracker.enrolment.models import Enrolment
+from tracker.errors import OperationError
+from tracker.extensions import db
+from tracker.plugins import fire
+from tracker.schools.calendar import why_not_school_day
+from tracker.schools.models import SchoolClass
+from tracker.types import AttendanceStatus
+
+REASONS = ("illness", "appointment", "asylum_procedure", "moved_centre", "no_transport", "work", "unknown")
+
+
+def enrolled_in_class(school_class: SchoolClass, day: dt.date) -> list[Enrolment]:
+    return list(db.session.scalars(sa.select(Enrolment).where(
+        Enrolment.class_id == school_class.id, Enrolment.start_date <= day,
+        sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day))))
+
+
+def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, Mapping[str, str]], *,
+                  user=None) -> list[AttendanceRecord]:
+    """Save the register of ``school_class`` on ``day``.
+
+    ``marks`` maps enrolment id to {"status", "reason", "note"}; enrolled children left out are
+    present. Every enrolment must be in the class on that day, and the day a school day.
+    """
+    reason = why_not_school_day(school_class.school, day)
+    if reason is not None:
+        raise OperationError("date", _("%(d)s is not a school day (%(why)s).", d=day.isoformat(), why=reason))
+    if day > dt.date.today():
+        raise OperationError("date", _("A register cannot be taken for a future date."))
+    enrolments = {e.id: e for e in enrolled_in_class(school_class, day)}
+    unknown = set(marks) - set(enrolments)
+    if unknown:
+        raise OperationError(None, _("Some children are not enrolled in this class on this date."))
+    rows = []
+    for eid in enrolments:
+        mark = marks.get(eid, {})
+        try:
+            status = AttendanceStatus(mark.get("status") or "present")
+        except ValueError:
+            raise OperationError("status", _("Unknown attendance status.")) from None
+        why = mark.get("reason") or ""
+        if why and why not in REASONS:
+            raise OperationError("reason", _("Unknown absence reason."))
+        rows.append({"enrolment_id": eid, "date": day, "status": status.value,
+                     "reason": why if status in (AttendanceStatus.absent_excused, AttendanceStatus.absent_unexcused) else "",
+                     "note": (mark.get("note") or "")[:500], "recorded_by_id": getattr(user, "id", None),
+                     "recorded_at": utcnow()})
+    if rows:
+        dialect = db.engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(AttendanceRecord).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["enrolment_id", "date"],
+            set_={c: stmt.excluded[c] for c in ("status", "reason", "note", "recorded_by_id", "recorded_at")},
+        )
+        db.session.execute(stmt)
+    audit.record("register_saved", school_class, user=user, object_id=f"{school_class.id}:{day.isoformat()}")
+    db.session.commit()
+    records = list(db.session.scalars(sa.select(AttendanceRecord).where(
+        AttendanceRecord.date == day, AttendanceRecord.enrolment_id.in_(list(enrolments)))))
+    fire("attendance_saved", school_class=school_class, date=day, records=records, user=user)
+    return records
