@@ -28,3 +28,23 @@ class AttendanceRecord(db.Model):
 
     enrolment: Mapped["Enrolment"] = relationship()  # noqa: F821
     recorded_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+class AttendanceChange(db.Model):
+    """A correction of a saved attendance record: the earlier value, who changed it and when."""
+
+    __tablename__ = "attendance_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("attendance_record.id", ondelete="CASCADE"), index=True)
+    old_status: Mapped[AttendanceStatus] = mapped_column(choice(AttendanceStatus, "old_status"))
+    old_reason: Mapped[str] = mapped_column(sa.String(30), default="")
+    old_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    old_recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    old_recorded_at: Mapped[dt.datetime]
+    new_status: Mapped[AttendanceStatus] = mapped_column(choice(AttendanceStatus, "new_status"))
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    record: Mapped[AttendanceRecord] = relationship()
+    changed_by: Mapped["User | None"] = relationship(foreign_keys=[changed_by_id])  # noqa: F821
+    old_recorded_by: Mapped["User | None"] = relationship(foreign_keys=[old_recorded_by_id])  # noqa: F821

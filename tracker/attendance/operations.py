@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker import audit
-from tracker.attendance.models import AttendanceRecord
+from tracker.attendance.models import AttendanceChange, AttendanceRecord
 from tracker.children.models import utcnow
 from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
@@ -20,6 +20,59 @@ from tracker.schools.models import SchoolClass
 from tracker.types import AttendanceStatus
 
 REASONS = ("illness", "appointment", "asylum_procedure", "moved_centre", "no_transport", "work", "unknown")
+
+
+CHUNK = 500
+
+
+def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
+    """Insert or update attendance rows (enrolment_id, date, status, reason, note); flush, no commit.
+
+    One row per enrolment and date whatever happens concurrently (INSERT ... ON CONFLICT DO
+    UPDATE). A row that changes a saved record keeps the earlier value in attendance_change.
+    Returns counts of created, updated and unchanged rows.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    uid = getattr(user, "id", None)
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i:i + CHUNK]
+        keys = [(r["enrolment_id"], r["date"]) for r in chunk]
+        existing = {
+            (rec.enrolment_id, rec.date): rec
+            for rec in db.session.execute(
+                sa.select(AttendanceRecord.id, AttendanceRecord.enrolment_id, AttendanceRecord.date,
+                          AttendanceRecord.status, AttendanceRecord.reason, AttendanceRecord.note,
+                          AttendanceRecord.recorded_by_id, AttendanceRecord.recorded_at)
+                .where(sa.tuple_(AttendanceRecord.enrolment_id, AttendanceRecord.date).in_(keys)))
+        }
+        writes, changes = [], []
+        for r in chunk:
+            status = AttendanceStatus(r["status"])
+            reason, note = r.get("reason") or "", r.get("note") or ""
+            old = existing.get((r["enrolment_id"], r["date"]))
+            if old is not None and (old.status, old.reason, old.note) == (status, reason, note):
+                counts["unchanged"] += 1
+                continue
+            counts["updated" if old is not None else "created"] += 1
+            writes.append({"enrolment_id": r["enrolment_id"], "date": r["date"], "status": status.value,
+                           "reason": reason, "note": note, "recorded_by_id": uid, "recorded_at": now})
+            if old is not None:
+                changes.append({"record_id": old.id, "old_status": old.status.value, "old_reason": old.reason,
+                                "old_note": old.note, "old_recorded_by_id": old.recorded_by_id,
+                                "old_recorded_at": old.recorded_at, "new_status": status.value,
+                                "changed_by_id": uid, "changed_at": now})
+        if writes:
+            stmt = insert(AttendanceRecord).values(writes)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["enrolment_id", "date"],
+                set_={c: stmt.excluded[c] for c in ("status", "reason", "note", "recorded_by_id", "recorded_at")},
+            )
+            db.session.execute(stmt)
+        if changes:
+            db.session.execute(sa.insert(AttendanceChange), changes)
+    return counts
 
 
 def enrolled_in_class(school_class: SchoolClass, day: dt.date) -> list[Enrolment]:
@@ -54,19 +107,10 @@ def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, M
         why = mark.get("reason") or ""
         if why and why not in REASONS:
             raise OperationError("reason", _("Unknown absence reason."))
-        rows.append({"enrolment_id": eid, "date": day, "status": status.value,
-                     "reason": why if status in (AttendanceStatus.absent_excused, AttendanceStatus.absent_unexcused) else "",
-                     "note": (mark.get("note") or "")[:500], "recorded_by_id": getattr(user, "id", None),
-                     "recorded_at": utcnow()})
-    if rows:
-        dialect = db.engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(AttendanceRecord).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["enrolment_id", "date"],
-            set_={c: stmt.excluded[c] for c in ("status", "reason", "note", "recorded_by_id", "recorded_at")},
-        )
-        db.session.execute(stmt)
+        absent = status in (AttendanceStatus.absent_excused, AttendanceStatus.absent_unexcused)
+        rows.append({"enrolment_id": eid, "date": day, "status": status.value, "reason": why if absent else "",
+                     "note": (mark.get("note") or "").strip()[:500]})
+    upsert_records(rows, user=user)
     audit.record("register_saved", school_class, user=user, object_id=f"{school_class.id}:{day.isoformat()}")
     db.session.commit()
     records = list(db.session.scalars(sa.select(AttendanceRecord).where(

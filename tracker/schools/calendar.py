@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tracker.extensions import db
 from tracker.schools.models import AcademicYear, NonSchoolDay, School
@@ -20,11 +21,11 @@ def non_school_day(school: School, day: dt.date) -> NonSchoolDay | None:
 
 
 def why_not_school_day(school: School, day: dt.date) -> str | None:
-    """None for a school day; otherwise a short reason (in English, for messages to translate by the caller)."""
+    """None for a school day; otherwise a short reason to show the user."""
     if day.weekday() >= 5:
-        return "weekend"
+        return _("weekend")
     if year_of(day) is None:
-        return "outside the academic year"
+        return _("outside every academic year")
     off = non_school_day(school, day)
     if off is not None:
         return off.description
