@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask, render_template, request, session, url_for
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, format_datetime
 from flask_login import current_user, logout_user
 from werkzeug.exceptions import HTTPException
 
@@ -77,6 +77,8 @@ def init_web(app: Flask) -> None:
         return {"menu_items": menu_items}
 
     app.jinja_env.filters["date"] = lambda d, fmt="medium": format_date(d, fmt) if d else ""
+    app.jinja_env.filters["datetime"] = lambda d, fmt="short": format_datetime(
+        d.replace(tzinfo=dt.timezone.utc) if d and d.tzinfo is None else d, fmt) if d else ""
     app.jinja_env.globals["label"] = labels.label
 
 

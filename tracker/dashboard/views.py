@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 
 from tracker import scope
+from tracker.attendance.queries import missing_registers
 from tracker.dashboard import queries
 from tracker.types import Role
 
@@ -21,6 +22,7 @@ def index():
         ctx["k"] = current_app.config["SUPPRESSION_K"]
     elif user.role == Role.teacher:
         ctx["classes"] = queries.enrolled_by_class(scope.class_ids(user), today)
+        ctx["missing"] = missing_registers(scope.class_ids(user), today)
     else:
         ctx["schools"] = queries.enrolled_by_school(scope.school_ids(user), today)
         ctx["waiting"] = queries.not_enrolled_in_centres(scope.child_ids(user), today)

@@ -30,3 +30,25 @@ def why_not_school_day(school: School, day: dt.date) -> str | None:
     if off is not None:
         return off.description
     return None
+
+
+def school_days(school: School, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The school days of ``school`` from ``first`` to ``last`` inclusive, oldest first (two queries)."""
+    years = db.session.scalars(sa.select(AcademicYear).where(AcademicYear.first_day <= last,
+                                                             AcademicYear.last_day >= first)).all()
+    off = set(db.session.scalars(sa.select(NonSchoolDay.date).where(
+        NonSchoolDay.date.between(first, last),
+        sa.or_(NonSchoolDay.school_id.is_(None), NonSchoolDay.school_id == school.id))))
+    days = []
+    day = first
+    while day <= last:
+        if day.weekday() < 5 and day not in off and any(y.first_day <= day <= y.last_day for y in years):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def recent_school_days(school: School, until: dt.date, count: int) -> list[dt.date]:
+    """The last ``count`` school days up to ``until``, newest first."""
+    days = school_days(school, until - dt.timedelta(days=count * 3 + 40), until)
+    return list(reversed(days))[:count]

@@ -1,0 +1,94 @@
+"""Reading registers: who is on a register, what was saved, which registers are missing, rates."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from tracker.attendance.models import AttendanceChange, AttendanceRecord
+from tracker.enrolment.models import Enrolment
+from tracker.extensions import db
+from tracker.schools.calendar import recent_school_days
+from tracker.schools.models import School, SchoolClass
+from tracker.types import AttendanceStatus
+
+ATTENDED = (AttendanceStatus.present, AttendanceStatus.late)
+
+
+def covering(day: dt.date):
+    return sa.and_(Enrolment.start_date <= day, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day))
+
+
+def register_rows(school_class: SchoolClass, day: dt.date) -> list[tuple[Enrolment, AttendanceRecord | None, int]]:
+    """Each enrolment in the class on ``day`` with its saved record (or None) and its number of corrections."""
+    corrections = (sa.select(sa.func.count()).select_from(AttendanceChange)
+                   .where(AttendanceChange.record_id == AttendanceRecord.id).scalar_subquery())
+    q = (sa.select(Enrolment, AttendanceRecord, corrections)
+         .outerjoin(AttendanceRecord, sa.and_(AttendanceRecord.enrolment_id == Enrolment.id,
+                                              AttendanceRecord.date == day))
+         .where(Enrolment.class_id == school_class.id, covering(day)))
+    rows = [(e, r, n or 0) for e, r, n in db.session.execute(q)]
+    rows.sort(key=lambda row: (row[0].child.family_name.lower(), row[0].child.given_name.lower(), row[0].child.code))
+    return rows
+
+
+def history(record_ids: list[int]) -> dict[int, list[AttendanceChange]]:
+    if not record_ids:
+        return {}
+    out: dict[int, list[AttendanceChange]] = {}
+    for change in db.session.scalars(sa.select(AttendanceChange).where(AttendanceChange.record_id.in_(record_ids))
+                                     .order_by(AttendanceChange.changed_at, AttendanceChange.id)):
+        out.setdefault(change.record_id, []).append(change)
+    return out
+
+
+def missing_registers(class_ids: sa.Select, until: dt.date, days: int = 10) -> list[tuple[dt.date, SchoolClass]]:
+    """(day, class) for each recent school day on which a class with enrolled children has no record, newest first."""
+    classes = db.session.scalars(sa.select(SchoolClass).where(SchoolClass.id.in_(class_ids))).all()
+    by_school: dict[int, list[SchoolClass]] = {}
+    for cls in classes:
+        by_school.setdefault(cls.school_id, []).append(cls)
+    missing = []
+    for school_id, school_classes in by_school.items():
+        school = db.session.get(School, school_id)
+        ids = [c.id for c in school_classes]
+        for day in recent_school_days(school, until, days):
+            enrolled = sa.select(Enrolment.class_id).where(Enrolment.class_id.in_(ids), covering(day))
+            recorded = (sa.select(Enrolment.class_id).join(AttendanceRecord, AttendanceRecord.enrolment_id == Enrolment.id)
+                        .where(Enrolment.class_id.in_(ids), AttendanceRecord.date == day))
+            without = set(db.session.scalars(enrolled.distinct())) - set(db.session.scalars(recorded.distinct()))
+            missing += [(day, c) for c in school_classes if c.id in without]
+    missing.sort(key=lambda dc: (-dc[0].toordinal(), dc[1].school.name, dc[1].name))
+    return missing
+
+
+def month_grid(school_class: SchoolClass, first: dt.date, last: dt.date) -> tuple[list[Enrolment], dict]:
+    """Enrolments in the class at any time in [first, last] and {(enrolment_id, day): status}."""
+    enrolments = db.session.scalars(sa.select(Enrolment).where(
+        Enrolment.class_id == school_class.id, Enrolment.start_date <= last,
+        sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= first))).all()
+    marks = {}
+    if enrolments:
+        for eid, day, status in db.session.execute(
+                sa.select(AttendanceRecord.enrolment_id, AttendanceRecord.date, AttendanceRecord.status)
+                .where(AttendanceRecord.enrolment_id.in_([e.id for e in enrolments]),
+                       AttendanceRecord.date.between(first, last))):
+            marks[(eid, day)] = status
+    enrolments = sorted(enrolments, key=lambda e: (e.child.family_name.lower(), e.child.given_name.lower()))
+    return enrolments, marks
+
+
+def child_rates(child_id: int) -> list[sa.Row]:
+    """Per month: recorded school days, attended days, absent days (excused, unexcused), late — in SQL."""
+    month = sa.func.substr(sa.cast(AttendanceRecord.date, sa.String), 1, 7).label("month")
+    count_if = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
+    q = (sa.select(month,
+                   sa.func.count().label("recorded"),
+                   count_if(AttendanceRecord.status.in_(ATTENDED)).label("attended"),
+                   count_if(AttendanceRecord.status == AttendanceStatus.late).label("late"),
+                   count_if(AttendanceRecord.status == AttendanceStatus.absent_excused).label("excused"),
+                   count_if(AttendanceRecord.status == AttendanceStatus.absent_unexcused).label("unexcused"))
+         .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
+         .where(Enrolment.child_id == child_id)
+         .group_by(month).order_by(month.desc()))
+    return list(db.session.execute(q))

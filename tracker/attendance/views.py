@@ -1,0 +1,143 @@
+"""Registers: today's classes, one class's register on a date, the month grid, missing registers."""
+from __future__ import annotations
+
+import calendar as cal
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from tracker import scope
+from tracker.attendance import queries
+from tracker.attendance.operations import REASONS, save_register
+from tracker.errors import OperationError
+from tracker.extensions import db
+from tracker.schools.calendar import school_days, why_not_school_day
+from tracker.schools.models import AcademicYear, SchoolClass
+from tracker.types import AttendanceStatus, Role
+
+bp = Blueprint("attendance", __name__, url_prefix="/registers")
+
+
+@bp.before_request
+@login_required
+def records_only():
+    if current_user.role == Role.partner:
+        abort(404)
+
+
+def _parse_day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        abort(404)
+
+
+@bp.route("/")
+def today():
+    user = current_user._get_current_object()
+    day = dt.date.today()
+    classes = db.session.scalars(
+        scope.classes(user).join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        .where(AcademicYear.first_day <= day, AcademicYear.last_day >= day)
+        .order_by(SchoolClass.school_id, SchoolClass.level, SchoolClass.grade, SchoolClass.name)).all()
+    saved = {}
+    if classes:
+        from tracker.attendance.models import AttendanceRecord
+        from tracker.enrolment.models import Enrolment
+
+        saved = dict(db.session.execute(
+            sa.select(Enrolment.class_id, sa.func.max(AttendanceRecord.recorded_at))
+            .join(AttendanceRecord, AttendanceRecord.enrolment_id == Enrolment.id)
+            .where(AttendanceRecord.date == day, Enrolment.class_id.in_([c.id for c in classes]))
+            .group_by(Enrolment.class_id)).all())
+    return render_template("attendance/today.html", classes=classes, day=day, saved=saved)
+
+
+@bp.route("/missing")
+def missing():
+    user = current_user._get_current_object()
+    rows = queries.missing_registers(scope.class_ids(user), dt.date.today())
+    return render_template("attendance/missing.html", rows=rows)
+
+
+@bp.route("/<int:class_id>/<day>", methods=["GET", "POST"])
+def register(class_id, day):
+    user = current_user._get_current_object()
+    cls = scope.get_class_or_404(user, class_id)
+    day = _parse_day(day)
+    not_school = why_not_school_day(cls.school, day)
+    errors = []
+    status = 200
+    if request.method == "POST":
+        marks, errors = _parse_marks(request.form)
+        if not_school is not None:
+            errors.append(_("%(d)s is not a school day (%(why)s).", d=day.isoformat(), why=not_school))
+        if not errors:
+            try:
+                save_register(cls, day, marks, user=user)
+            except OperationError as exc:
+                db.session.rollback()
+                errors.append(exc.message)
+            else:
+                flash(_("Register saved."))
+                return redirect(url_for("attendance.register", class_id=cls.id, day=day.isoformat()))
+        status = 400
+    rows = queries.register_rows(cls, day) if not_school is None else []
+    changes = queries.history([r.id for _e, r, n in rows if r is not None and n])
+    last = max((r for _e, r, _n in rows if r is not None), key=lambda r: r.recorded_at, default=None)
+    days = school_days(cls.school, day - dt.timedelta(days=20), day + dt.timedelta(days=20))
+    previous = max((d for d in days if d < day), default=None)
+    following = min((d for d in days if d > day and d <= dt.date.today()), default=None)
+    return render_template(
+        "attendance/register.html", cls=cls, day=day, rows=rows, changes=changes, last=last, errors=errors,
+        not_school=not_school, future=day > dt.date.today(), statuses=list(AttendanceStatus), reasons=REASONS,
+        previous=previous, following=following, posted=request.form if request.method == "POST" else None,
+    ), status
+
+
+def _parse_marks(form) -> tuple[dict[int, dict[str, str]], list[str]]:
+    marks: dict[int, dict[str, str]] = {}
+    errors = []
+    for key, value in form.items():
+        field, _sep, eid = key.partition("-")
+        if field not in ("status", "reason", "note") or not eid.isdigit():
+            continue
+        mark = marks.setdefault(int(eid), {})
+        if field == "status" and value not in {s.value for s in AttendanceStatus}:
+            errors.append(_("Choose present, late, absent (excused) or absent (unexcused)."))
+        elif field == "reason" and value and value not in REASONS:
+            errors.append(_("Choose a reason from the list."))
+        elif field == "note" and len(value) > 500:
+            errors.append(_("A note can be at most 500 characters."))
+        mark[field] = value.strip()
+    return marks, errors
+
+
+@bp.route("/<int:class_id>/month/<month>")
+def month(class_id, month):
+    user = current_user._get_current_object()
+    cls = scope.get_class_or_404(user, class_id)
+    try:
+        first = dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        abort(404)
+    last = first.replace(day=cal.monthrange(first.year, first.month)[1])
+    days = school_days(cls.school, first, last)
+    enrolments, marks = queries.month_grid(cls, first, last)
+    prev_month = (first - dt.timedelta(days=1)).strftime("%Y-%m")
+    next_month = (last + dt.timedelta(days=1)).strftime("%Y-%m")
+    return render_template("attendance/month.html", cls=cls, first=first, days=days, enrolments=enrolments,
+                           marks=marks, prev_month=prev_month, next_month=next_month, today=dt.date.today())
+
+
+@bp.route("/child/<code>")
+def child(code):
+    user = current_user._get_current_object()
+    child = scope.get_child_or_404(user, code)
+    rows = queries.child_rates(child.id)
+    recorded = sum(r.recorded for r in rows)
+    attended = sum(r.attended or 0 for r in rows)
+    return render_template("attendance/child.html", child=child, rows=rows, recorded=recorded, attended=attended)
