@@ -21,6 +21,7 @@ DEFAULT_PLUGINS = [
     "tracker.dashboard.default_menu",
     "tracker.schools.default_schools",
     "tracker.children.default_children",
+    "tracker.attendance.default_attendance",
     "tracker.demo.default_demo",
     "tracker.default_commands",
 ]
