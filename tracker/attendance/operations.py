@@ -38,14 +38,17 @@ def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
     uid = getattr(user, "id", None)
     for i in range(0, len(rows), CHUNK):
         chunk = rows[i:i + CHUNK]
-        keys = [(r["enrolment_id"], r["date"]) for r in chunk]
+        keys = {(r["enrolment_id"], r["date"]) for r in chunk}
+        # Two plain IN lists use the (enrolment_id, date) index on both databases; a row-value IN does not on SQLite.
         existing = {
             (rec.enrolment_id, rec.date): rec
             for rec in db.session.execute(
                 sa.select(AttendanceRecord.id, AttendanceRecord.enrolment_id, AttendanceRecord.date,
                           AttendanceRecord.status, AttendanceRecord.reason, AttendanceRecord.note,
                           AttendanceRecord.recorded_by_id, AttendanceRecord.recorded_at)
-                .where(sa.tuple_(AttendanceRecord.enrolment_id, AttendanceRecord.date).in_(keys)))
+                .where(AttendanceRecord.enrolment_id.in_({k[0] for k in keys}),
+                       AttendanceRecord.date.in_({k[1] for k in keys})))
+            if (rec.enrolment_id, rec.date) in keys
         }
         writes, changes = [], []
         for r in chunk:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from tracker.attendance.models import AttendanceChange, AttendanceRecord
+from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.schools.calendar import recent_school_days
@@ -24,6 +26,8 @@ def register_rows(school_class: SchoolClass, day: dt.date) -> list[tuple[Enrolme
     corrections = (sa.select(sa.func.count()).select_from(AttendanceChange)
                    .where(AttendanceChange.record_id == AttendanceRecord.id).scalar_subquery())
     q = (sa.select(Enrolment, AttendanceRecord, corrections)
+         .options(selectinload(Enrolment.child).selectinload(Child.uasc_periods),
+                  selectinload(AttendanceRecord.recorded_by))
          .outerjoin(AttendanceRecord, sa.and_(AttendanceRecord.enrolment_id == Enrolment.id,
                                               AttendanceRecord.date == day))
          .where(Enrolment.class_id == school_class.id, covering(day)))

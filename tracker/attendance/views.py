@@ -14,6 +14,7 @@ from tracker.attendance import queries
 from tracker.attendance.operations import REASONS, save_register
 from tracker.errors import OperationError
 from tracker.extensions import db
+from tracker.labels import label
 from tracker.schools.calendar import school_days, why_not_school_day
 from tracker.schools.models import AcademicYear, SchoolClass
 from tracker.types import AttendanceStatus, Role
@@ -93,7 +94,8 @@ def register(class_id, day):
     following = min((d for d in days if d > day and d <= dt.date.today()), default=None)
     return render_template(
         "attendance/register.html", cls=cls, day=day, rows=rows, changes=changes, last=last, errors=errors,
-        not_school=not_school, future=day > dt.date.today(), statuses=list(AttendanceStatus), reasons=REASONS,
+        not_school=not_school, future=day > dt.date.today(),
+        statuses=[(s.value, label(s)) for s in AttendanceStatus], reasons=[(r, label(r)) for r in REASONS],
         previous=previous, following=following, posted=request.form if request.method == "POST" else None,
     ), status
 
