@@ -1,5 +1,5 @@
 """Every model, imported in one place for Alembic and the shell."""
-from tracker.attendance.models import AttendanceChange, AttendanceRecord
+from tracker.attendance.models import AttendanceChange, AttendanceMonth, AttendanceRecord
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import LoginAttempt, User, user_schools
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
@@ -7,6 +7,6 @@ from tracker.enrolment.models import Enrolment
 from tracker.schools.models import AcademicYear, Centre, NonSchoolDay, School, SchoolClass, class_teachers
 
 __all__ = [
-    "AcademicYear", "AttendanceChange", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Guardian",
+    "AcademicYear", "AttendanceChange", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Guardian",
     "LoginAttempt", "NonSchoolDay", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
 ]

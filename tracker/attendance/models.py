@@ -48,3 +48,21 @@ class AttendanceChange(db.Model):
     record: Mapped[AttendanceRecord] = relationship()
     changed_by: Mapped["User | None"] = relationship(foreign_keys=[changed_by_id])  # noqa: F821
     old_recorded_by: Mapped["User | None"] = relationship(foreign_keys=[old_recorded_by_id])  # noqa: F821
+
+
+class AttendanceMonth(db.Model):
+    """Per enrolment and calendar month: counts of recorded days by status.
+
+    Kept exact by every write path (registers, imports, the demo builder) in the same
+    transaction, so indicators read thousands of rows instead of millions.
+    """
+
+    __tablename__ = "attendance_month"
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolment.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(primary_key=True)  # first day of the month
+    recorded: Mapped[int] = mapped_column(default=0)
+    present: Mapped[int] = mapped_column(default=0)
+    late: Mapped[int] = mapped_column(default=0)
+    absent_excused: Mapped[int] = mapped_column(default=0)
+    absent_unexcused: Mapped[int] = mapped_column(default=0)
+    last_date: Mapped[dt.date | None]  # the latest recorded day in the month

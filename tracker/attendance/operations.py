@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker import audit
+from tracker.attendance import summary
 from tracker.attendance.models import AttendanceChange, AttendanceRecord
 from tracker.children.models import utcnow
 from tracker.enrolment.models import Enrolment
@@ -75,6 +76,8 @@ def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
             db.session.execute(stmt)
         if changes:
             db.session.execute(sa.insert(AttendanceChange), changes)
+        if writes:
+            summary.refresh((w["enrolment_id"], w["date"]) for w in writes)
     return counts
 
 
