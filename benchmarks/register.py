@@ -69,6 +69,9 @@ def build(n_children: int) -> None:
                 "'', '', :now FROM enrolment"), {"day": day, "n": days, "now": now})
             days += 1
         day += dt.timedelta(days=1)
+    from tracker.attendance import summary
+
+    summary.rebuild()
     db.session.commit()
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceRecord))
     print(f"built {n_children:,} children, {n_classes:,} classes, {days} school days, "
@@ -93,17 +96,20 @@ def main() -> None:
         cls = db.session.scalar(sa.select(SchoolClass).order_by(SchoolClass.id).offset(len(
             db.session.scalars(sa.select(SchoolClass.id)).all()) // 2).limit(1))
         enrolment_ids = db.session.scalars(sa.select(Enrolment.id).where(Enrolment.class_id == cls.id)).all()
-        day = dt.date(2026, 3, 10)
+        day = dt.date(2026, 3, 2)
     client = app.test_client()
     client.post("/login", data={"email": "bench@example.org", "password": PASSWORD})
-    path = f"/registers/{cls.id}/{day.isoformat()}"
+    # A different school day each time: render the register as saved, then save it with every child changed
+    # (a correction of each record, so the history is written too).
+    days = [d for d in (day + dt.timedelta(days=i) for i in range(args.repeat * 2)) if d.weekday() < 5]
     renders, saves = [], []
-    for i in range(args.repeat):
+    for i, d in enumerate(days[:args.repeat]):
+        path = f"/registers/{cls.id}/{d.isoformat()}"
         t = time.perf_counter()
         r = client.get(path)
         renders.append(time.perf_counter() - t)
         assert r.status_code == 200 and r.text.count('<fieldset class="pupil">') == len(enrolment_ids)
-        status = ["late", "absent_excused", "present", "absent_unexcused"][i % 4]
+        status = ["late", "absent_excused", "absent_unexcused"][i % 3]
         form = {f"status-{eid}": status for eid in enrolment_ids}
         t = time.perf_counter()
         r = client.post(path, data=form)
