@@ -169,3 +169,11 @@ def test_children_search_by_either_script_and_code(client, auth, world):
     listing = client.get("/children/?enrolled=no").text
     assert "Mohammad" in listing and "Rahimi" not in listing
     assert "No child matches" in client.get("/children/?q=zzzz").text
+
+
+def test_the_search_form_posts_so_names_stay_out_of_urls(client, auth, world):
+    auth.login(world.liaison_a)
+    page = client.get("/children/").text
+    assert 'method="post" class="card" role="search"' in page
+    r = client.post("/children/", data={"q": "rahimi"})
+    assert r.status_code == 200 and "Ahmad Rahimi" in r.text

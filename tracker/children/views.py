@@ -86,10 +86,11 @@ def _search(form: SearchForm, user):
     return q
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 def index():
+    """The list. The page's own form posts, so names typed into it stay out of URLs and access logs."""
     user = current_user._get_current_object()
-    form = SearchForm(request.args)
+    form = SearchForm(request.form if request.method == "POST" else request.args)
     form.school.choices = options([("", _("Any"))] + [(s.code, s.name) for s in db.session.scalars(scope.schools(user))])
     form.centre.choices = options([("", _("Any"))] + [(c.code, c.name) for c in _centres()])
     if not form.validate():
@@ -98,15 +99,14 @@ def index():
     total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
     pages = max(1, -(-total // PAGE_SIZE))
     try:
-        page = min(max(1, int(request.args.get("page", 1))), pages)
+        page = min(max(1, int(form.page.data or request.args.get("page") or 1)), pages)
     except ValueError:
         page = 1
     children = db.session.scalars(
         q.order_by(Child.family_name, Child.given_name, Child.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
-    args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("children/index.html", form=form, children=children, total=total, page=page,
-                           pages=pages, args=args)
+                           pages=pages)
 
 
 @bp.route("/new", methods=["GET", "POST"])
