@@ -22,6 +22,7 @@ DEFAULT_PLUGINS = [
     "tracker.schools.default_schools",
     "tracker.children.default_children",
     "tracker.attendance.default_attendance",
+    "tracker.indicators.default_indicators",
     "tracker.demo.default_demo",
     "tracker.default_commands",
 ]

@@ -52,3 +52,40 @@ def recent_school_days(school: School, until: dt.date, count: int) -> list[dt.da
     """The last ``count`` school days up to ``until``, newest first."""
     days = school_days(school, until - dt.timedelta(days=count * 3 + 40), until)
     return list(reversed(days))[:count]
+
+
+def _fingerprint() -> str:
+    import hashlib
+
+    years = db.session.execute(sa.select(AcademicYear.id, AcademicYear.first_day, AcademicYear.last_day)
+                               .order_by(AcademicYear.id)).all()
+    days = db.session.execute(sa.select(NonSchoolDay.year_id, NonSchoolDay.date)
+                              .where(NonSchoolDay.school_id.is_(None)).order_by(NonSchoolDay.date)).all()
+    return hashlib.sha256(repr((years, days)).encode()).hexdigest()
+
+
+def ensure_calendar_days() -> None:
+    """Rebuild calendar_day if the academic years or general non-school days changed since it was built."""
+    from tracker.schools.models import CalendarDay, CalendarState
+
+    fingerprint = _fingerprint()
+    state = db.session.get(CalendarState, 1)
+    if state is not None and state.fingerprint == fingerprint:
+        return
+    db.session.execute(sa.delete(CalendarDay))
+    off = set(db.session.scalars(sa.select(NonSchoolDay.date).where(NonSchoolDay.school_id.is_(None))))
+    rows, ordinal = [], 0
+    for year in db.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.first_day)):
+        day = year.first_day
+        while day <= year.last_day:
+            if day.weekday() < 5 and day not in off:
+                ordinal += 1
+                rows.append({"date": day, "ordinal": ordinal, "year_id": year.id})
+            day += dt.timedelta(days=1)
+    if rows:
+        db.session.execute(sa.insert(CalendarDay), rows)
+    if state is None:
+        db.session.add(CalendarState(id=1, fingerprint=fingerprint))
+    else:
+        state.fingerprint = fingerprint
+    db.session.commit()

@@ -105,3 +105,24 @@ class SchoolClass(db.Model):
 
     def __repr__(self) -> str:
         return f"<SchoolClass {self.school_id} {self.name}>"
+
+
+class CalendarDay(db.Model):
+    """Every school day common to all schools (weekday in a year, not a general non-school day), numbered.
+
+    A derived table: ``tracker.schools.calendar.ensure_calendar_days`` rebuilds it whenever the years
+    or non-school days have changed, so counting school days between two dates is two index look-ups.
+    """
+
+    __tablename__ = "calendar_day"
+    date: Mapped[dt.date] = mapped_column(primary_key=True)
+    ordinal: Mapped[int] = mapped_column(unique=True)
+    year_id: Mapped[int] = mapped_column(sa.ForeignKey("academic_year.id", ondelete="CASCADE"))
+
+
+class CalendarState(db.Model):
+    """What calendar_day was built from (a fingerprint of years and non-school days)."""
+
+    __tablename__ = "calendar_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))

@@ -1,0 +1,330 @@
+"""Every indicator as SQL aggregations, returned as tidy rows.
+
+A row: ``{"indicator": name, <one key per dimension>, "numerator", "denominator", "value"}``
+(retention rows also carry ``cohort``, ``retained``, ``moved_onward`` and ``dropped_out``).
+Numerators and denominators are additive, so each indicator is computed once broken down by
+sex as well, and the requested breakdown is the sum over sex; the gender parity indices come
+from the same numbers. Definitions: docs/indicators.md.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from tracker.attendance.models import AttendanceMonth, AttendanceRecord
+from tracker.children.models import CentreStay, Child
+from tracker.dates import aged_between
+from tracker.enrolment.models import Enrolment
+from tracker.extensions import db
+from tracker.indicators import dimensions, sql
+from tracker.schools.calendar import ensure_calendar_days
+from tracker.schools.models import CalendarDay, Centre, NonSchoolDay, School
+from tracker.types import AttendanceStatus, ExitReason, Level
+
+HORIZONS = (90, 180, 365)
+RATES = ["attendance_rate", "register_completeness", "chronic_absence_rate",
+         *[f"retention_{lv.value}_{h}d" for lv in Level for h in HORIZONS], "transition_primary_secondary",
+         "out_of_school"]
+COUNTS = ["enrolled", "new_enrolments", *[f"exits_{r.value}" for r in ExitReason]]
+INDICATORS = COUNTS + RATES
+# A new enrolment is not one that continues a transfer or a completed grade within this many days.
+CONTINUATION_DAYS = 120
+CHRONIC_MIN_DAYS = 10
+CHRONIC_SHARE = 0.10
+
+
+@dataclass
+class Params:
+    frm: dt.date
+    to: dt.date
+    as_of: dt.date
+    by: list[str] = field(default_factory=list)
+    school_ids: sa.Select | None = None  # None: every school
+
+    @property
+    def until(self) -> dt.date:
+        """Attendance is counted up to the earlier of the period's end and the as-of date."""
+        return min(self.to, self.as_of)
+
+
+def _scoped(q: sa.Select, p: Params) -> sa.Select:
+    return q if p.school_ids is None else q.where(Enrolment.school_id.in_(p.school_ids))
+
+
+def _dims(p: Params, ref, *, with_enrolment: bool = True) -> list:
+    return [dimensions.expression(n, ref, with_enrolment=with_enrolment) for n in _keys(p)]
+
+
+def _keys(p: Params) -> list[str]:
+    return p.by if "sex" in p.by else ["sex", *p.by]
+
+
+def _value(key) -> object:
+    return getattr(key, "value", key)
+
+
+def _number(x):
+    """Database sums as Python numbers: PostgreSQL returns Decimal for SUM of integers."""
+    if x is None or isinstance(x, int):
+        return x
+    return int(x) if x == int(x) else float(x)
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+def enrolled(p: Params) -> list[tuple]:
+    ref = sql.lit(p.as_of)
+    dims = _dims(p, ref)
+    q = (sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id)))
+         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+         .where(sql.covering(sql.lit(p.as_of))).group_by(*dims))
+    return [("enrolled", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+
+
+def new_enrolments(p: Params) -> list[tuple]:
+    prev = aliased(Enrolment)
+    continues = sa.exists().where(
+        prev.child_id == Enrolment.child_id, prev.id != Enrolment.id,
+        prev.exit_reason.in_([ExitReason.transferred, ExitReason.completed]),
+        prev.end_date < Enrolment.start_date,
+        prev.end_date >= sql.add_days(Enrolment.start_date, -CONTINUATION_DAYS))
+    dims = _dims(p, Enrolment.start_date)
+    q = (sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id)))
+         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+         .where(Enrolment.start_date.between(p.frm, p.to), ~continues).group_by(*dims))
+    return [("new_enrolments", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+
+
+def exits(p: Params) -> list[tuple]:
+    dims = _dims(p, Enrolment.end_date)
+    q = (sa.select(Enrolment.exit_reason, *dims, sa.func.count())
+         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+         .where(Enrolment.end_date.between(p.frm, p.to)).group_by(Enrolment.exit_reason, *dims))
+    return [(f"exits_{_value(row[0])}", row[1:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+
+
+# --- attendance -------------------------------------------------------------------------------
+
+def _month_end(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
+    """Per enrolment in [frm, until]: recorded, attended and absent days.
+
+    Whole months come from the attendance_month summary, the partial months at either end from
+    the records themselves: exact, and fast.
+    """
+    first_full = frm if frm.day == 1 else _month_end(frm) + dt.timedelta(days=1)
+    last_full_end = until if until == _month_end(until) else until.replace(day=1) - dt.timedelta(days=1)
+    attended_raw = sa.case((AttendanceRecord.status.in_([AttendanceStatus.present, AttendanceStatus.late]), 1), else_=0)
+    absent_raw = sa.case((AttendanceRecord.status.in_([AttendanceStatus.absent_excused,
+                                                       AttendanceStatus.absent_unexcused]), 1), else_=0)
+    parts = []
+    if first_full <= last_full_end:
+        parts.append(sa.select(AttendanceMonth.enrolment_id.label("enrolment_id"),
+                               AttendanceMonth.recorded.label("recorded"),
+                               (AttendanceMonth.present + AttendanceMonth.late).label("attended"),
+                               (AttendanceMonth.absent_excused + AttendanceMonth.absent_unexcused).label("absent"))
+                     .where(AttendanceMonth.month.between(first_full, last_full_end.replace(day=1))))
+        edges = [(frm, first_full - dt.timedelta(days=1)), (last_full_end + dt.timedelta(days=1), until)]
+    else:
+        edges = [(frm, until)]
+    for lo, hi in edges:
+        if lo <= hi:
+            parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), sa.literal(1).label("recorded"),
+                                   attended_raw.label("attended"), absent_raw.label("absent"))
+                         .where(AttendanceRecord.date.between(lo, hi)))
+    facts = sa.union_all(*parts).subquery("facts") if len(parts) > 1 else parts[0].subquery("facts")
+    return (sa.select(facts.c.enrolment_id, sa.func.sum(facts.c.recorded).label("recorded"),
+                      sa.func.sum(facts.c.attended).label("attended"), sa.func.sum(facts.c.absent).label("absent"))
+            .group_by(facts.c.enrolment_id).subquery("att"))
+
+
+def attendance_rate(p: Params) -> list[tuple]:
+    att = attendance_by_enrolment(p.frm, p.until)
+    dims = _dims(p, sql.lit(p.as_of))
+    q = (sa.select(*dims, sa.func.sum(att.c.attended), sa.func.sum(att.c.recorded))
+         .select_from(att).join(Enrolment, Enrolment.id == att.c.enrolment_id)
+         .join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id).group_by(*dims))
+    return [("attendance_rate", row[:-2], row[-2], row[-1]) for row in db.session.execute(_scoped(q, p))]
+
+
+def enrolled_school_days(lo, hi):
+    """School days of the enrolment's school between two date expressions (calendar_day ordinals)."""
+    ord_hi = (sa.select(CalendarDay.ordinal).where(CalendarDay.date <= hi)
+              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
+    ord_lo = (sa.select(CalendarDay.ordinal).where(CalendarDay.date < lo)
+              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
+    own_days_off = (sa.select(sa.func.count()).select_from(NonSchoolDay)
+                    .join(CalendarDay, CalendarDay.date == NonSchoolDay.date)
+                    .where(NonSchoolDay.school_id == Enrolment.school_id, NonSchoolDay.date.between(lo, hi))
+                    .scalar_subquery())
+    return sa.func.coalesce(ord_hi, 0) - sa.func.coalesce(ord_lo, 0) - own_days_off
+
+
+def register_completeness(p: Params) -> list[tuple]:
+    ensure_calendar_days()
+    until = p.until
+    lo = sa.case((Enrolment.start_date > p.frm, Enrolment.start_date), else_=sql.lit(p.frm))
+    hi = sa.case((sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date > until), sql.lit(until)),
+                 else_=Enrolment.end_date)
+    att = attendance_by_enrolment(p.frm, until)
+    dims = _dims(p, sql.lit(p.as_of))
+    per_enrolment = (sa.select(Enrolment.id.label("enrolment_id"), enrolled_school_days(lo, hi).label("days"))
+                     .where(Enrolment.start_date <= until,
+                            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= p.frm)))
+    per_enrolment = _scoped(per_enrolment, p).subquery("days")
+    q = (sa.select(*dims, sa.func.coalesce(sa.func.sum(att.c.recorded), 0), sa.func.sum(per_enrolment.c.days))
+         .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
+         .outerjoin(att, att.c.enrolment_id == per_enrolment.c.enrolment_id)
+         .join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id).group_by(*dims))
+    return [("register_completeness", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
+
+
+def chronic_absence_rate(p: Params) -> list[tuple]:
+    att = attendance_by_enrolment(p.frm, p.until)
+    dims = _dims(p, sql.lit(p.as_of))
+    per_child = (sa.select(Enrolment.child_id, *dims, sa.func.sum(att.c.recorded).label("recorded"),
+                           sa.func.sum(att.c.absent).label("absent"))
+                 .select_from(att).join(Enrolment, Enrolment.id == att.c.enrolment_id)
+                 .join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+                 .group_by(Enrolment.child_id, *dims))
+    per_child = _scoped(per_child, p).subquery("per_child")
+    keys = [per_child.c[k] for k in _keys(p)]
+    counted = per_child.c.recorded >= CHRONIC_MIN_DAYS
+    chronic = sa.and_(counted, per_child.c.absent * 1.0 >= per_child.c.recorded * CHRONIC_SHARE)
+    q = (sa.select(*keys, sa.func.sum(sa.case((chronic, 1), else_=0)), sa.func.sum(sa.case((counted, 1), else_=0)))
+         .group_by(*keys))
+    return [("chronic_absence_rate", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
+
+
+# --- retention and transition ------------------------------------------------------------------
+
+def retention(p: Params, level: Level, horizon: int) -> list[tuple]:
+    earlier = aliased(Enrolment)
+    first_at_level = ~sa.exists().where(earlier.child_id == Enrolment.child_id, earlier.level == level,
+                                        earlier.start_date < Enrolment.start_date)
+    target = sql.in_school_year_or_before(sql.add_days(Enrolment.start_date, horizon))
+    r = aliased(Enrolment)
+    levels = [Level.primary, Level.secondary] if level == Level.primary else [Level.secondary]
+    retained = sa.exists().where(r.child_id == Enrolment.child_id, r.level.in_(levels), r.start_date <= target,
+                                 sa.or_(r.end_date.is_(None), r.end_date >= target))
+    x, y = aliased(Enrolment), aliased(Enrolment)
+    moved = sa.exists().where(
+        x.child_id == Enrolment.child_id, x.exit_reason == ExitReason.moved_onward, x.end_date < target,
+        ~sa.exists().where(y.child_id == Enrolment.child_id, y.start_date > x.end_date, y.start_date <= target))
+    dims = _dims(p, Enrolment.start_date)
+    cohort = (sa.select(*dims, sa.case((retained, 1), else_=0).label("retained"),
+                        sa.case((sa.and_(~retained, moved), 1), else_=0).label("moved"))
+              .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id)
+              .join(School, School.id == Enrolment.school_id)
+              .where(Enrolment.level == level, Enrolment.start_date.between(p.frm, p.to), first_at_level,
+                     sql.add_days(Enrolment.start_date, horizon) <= sql.lit(p.as_of)))
+    cohort = _scoped(cohort, p).subquery("cohort")
+    keys = [cohort.c[k] for k in _keys(p)]
+    q = (sa.select(*keys, sa.func.count(), sa.func.sum(cohort.c.retained), sa.func.sum(cohort.c.moved))
+         .group_by(*keys))
+    name = f"retention_{level.value}_{horizon}d"
+    out = []
+    for row in db.session.execute(q):
+        n, kept, moved_on = row[-3], row[-2] or 0, row[-1] or 0
+        out.append((name, row[:-3], kept, n - moved_on, {"cohort": n, "retained": kept, "moved_onward": moved_on,
+                                                          "dropped_out": n - kept - moved_on}))
+    return out
+
+
+def transition(p: Params) -> list[tuple]:
+    s = aliased(Enrolment)
+    started = sa.exists().where(s.child_id == Enrolment.child_id, s.level == Level.secondary,
+                                s.start_date > Enrolment.end_date, s.start_date <= sql.add_days(Enrolment.end_date, 180))
+    dims = _dims(p, Enrolment.end_date)
+    q = (sa.select(*dims, sa.func.sum(sa.case((started, 1), else_=0)), sa.func.count())
+         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+         .where(Enrolment.level == Level.primary, Enrolment.grade == 8, Enrolment.exit_reason == ExitReason.completed,
+                Enrolment.end_date.between(p.frm, p.to)).group_by(*dims))
+    return [("transition_primary_secondary", row[:-2], row[-2], row[-1]) for row in db.session.execute(_scoped(q, p))]
+
+
+# --- out of school ------------------------------------------------------------------------------
+
+def out_of_school(p: Params) -> list[tuple]:
+    day = p.as_of
+    dims = _dims(p, sql.lit(day), with_enrolment=False)
+    in_centre = sa.exists().where(CentreStay.child_id == Child.id, CentreStay.start_date <= day - dt.timedelta(days=30),
+                                  sa.or_(CentreStay.end_date.is_(None), CentreStay.end_date >= day))
+    if p.school_ids is not None:
+        municipalities = sa.select(School.municipality).where(School.id.in_(p.school_ids))
+        in_centre = sa.exists().where(
+            CentreStay.child_id == Child.id, CentreStay.start_date <= day - dt.timedelta(days=30),
+            sa.or_(CentreStay.end_date.is_(None), CentreStay.end_date >= day),
+            CentreStay.centre_id == Centre.id, Centre.municipality.in_(municipalities))
+    enrolled_now = sa.exists().where(Enrolment.child_id == Child.id, sql.covering(sql.lit(day)))
+    q = (sa.select(*dims, sa.func.sum(sa.case((enrolled_now, 0), else_=1)), sa.func.count())
+         .select_from(Child).where(aged_between(Child.birth_date, day, 7, 17), in_centre).group_by(*dims))
+    return [("out_of_school", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
+
+
+# --- assembling ---------------------------------------------------------------------------------
+
+def _gpi(female, male):
+    if female is None or male is None or male == 0:
+        return None
+    ratio = female / male
+    if ratio <= 1:
+        return ratio
+    return 2 - (male / female) if female else None
+
+
+def compute(p: Params) -> list[dict]:
+    raw = [*enrolled(p), *new_enrolments(p), *exits(p), *attendance_rate(p), *register_completeness(p),
+           *chronic_absence_rate(p), *(r for lv in Level for h in HORIZONS for r in retention(p, lv, h)),
+           *transition(p), *out_of_school(p)]
+    keys = _keys(p)
+    sex_at = keys.index("sex")
+    # Sum over sex into the requested breakdown; keep by-sex values for the parity indices.
+    grouped: dict[tuple, dict] = {}
+    by_sex: dict[tuple, dict[str, tuple]] = defaultdict(dict)
+    for item in raw:
+        name, dims = item[:2]
+        num, den = _number(item[2]), _number(item[3])
+        extra = {k: _number(v) for k, v in (item[4] if len(item) > 4 else {}).items()}
+        dims = tuple(_value(d) for d in dims)
+        rest = tuple(d for i, d in enumerate(dims) if i != sex_at)
+        target = dims if "sex" in p.by else rest
+        row = grouped.setdefault((name, target), {"num": 0, "den": None if den is None else 0, "extra": defaultdict(int)})
+        row["num"] += num or 0
+        if den is not None:
+            row["den"] = (row["den"] or 0) + den
+        for k, v in extra.items():
+            row["extra"][k] += v
+        if name in RATES:
+            f, m = by_sex[(name, rest)].get(dims[sex_at], (0, 0))
+            by_sex[(name, rest)][dims[sex_at]] = (f + (num or 0), m + (den or 0))
+    rows = []
+    for (name, dims), agg in sorted(grouped.items(), key=lambda kv: (INDICATORS.index(kv[0][0]),
+                                                                     [str(d) for d in kv[0][1]])):
+        row = {"indicator": name, **dict(zip(p.by, dims))}
+        num, den = agg["num"], agg["den"]
+        row.update(numerator=num, denominator=den,
+                   value=num if den is None and name not in RATES else (num / den if den else None))
+        if agg["extra"]:
+            row.update({k: agg["extra"][k] for k in ("cohort", "retained", "moved_onward", "dropped_out")})
+        rows.append(row)
+    for (name, rest), sexes in sorted(by_sex.items(), key=lambda kv: (INDICATORS.index(kv[0][0]),
+                                                                      [str(d) for d in kv[0][1]])):
+        rates = {s: (n / d if d else None) for s, (n, d) in sexes.items()}
+        f, m = rates.get("female"), rates.get("male")
+        other = [k for k in p.by if k != "sex"]
+        row = {"indicator": f"gpi_{name}", **dict(zip(other, rest))}
+        if "sex" in p.by:
+            row["sex"] = None
+        row.update(numerator=f, denominator=m, value=_gpi(f, m))
+        rows.append({"indicator": row["indicator"], **{k: row.get(k) for k in p.by},
+                     "numerator": f, "denominator": m, "value": row["value"]})
+    return rows
