@@ -10,10 +10,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import base_config
 from tests.plugins import kitchen_sink
 from tracker import create_app, hookimpl, hookspecs
+from tracker.extensions import db
 from tracker.plugins import DEFAULT_PLUGINS, PluginError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,3 +228,25 @@ def test_an_external_plugin_distribution_installs_and_loads(tmp_path, database_u
     assert "hello  [entry point (tracker-hello 1.2.3)]" in listed.stdout
     ran = subprocess.run([*tracker_cmd, "hello"], env=env, capture_output=True, text=True, timeout=120)
     assert ran.stdout.strip() == "hello from an installed plugin"
+
+
+def test_hook_register_risk_rules(app, world):
+    from tracker.flags.models import Flag
+    from tracker.flags.operations import refresh
+    from tracker.flags.rules import load_rules
+
+    assert "kitchen_sink_girls" in load_rules()
+    refresh(dt.date.today())
+    flagged = {f.child.code for f in db.session.scalars(sa.select(Flag).where(Flag.rule == "kitchen_sink_girls"))}
+    assert flagged == {world.child_b.code}
+
+
+def test_a_risk_rule_that_is_not_a_rule_is_refused_by_name(database_url, tmp_path, monkeypatch):
+    mod = tmp_path / "bad_rules.py"
+    mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef register_risk_rules():\n    return [object]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = create_app(base_config(database_url, PLUGINS=["bad_rules"]))
+    with app.app_context(), pytest.raises(PluginError, match="bad_rules.*not a RiskRule"):
+        from tracker.flags.rules import load_rules
+
+        load_rules()

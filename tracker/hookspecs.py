@@ -117,3 +117,29 @@ def attendance_saved(school_class, date, records, user):
     :param user: who saved it.
     :return: ignored.
     """
+
+
+@hookspec
+def register_risk_rules():
+    """Risk rules for the early-warning flags.
+
+    :return: a list of classes, each a subclass of :class:`tracker.flags.rules.RiskRule` with a
+        unique ``slug``, a ``label``, a ``severity`` (1-3), ``defaults`` (thresholds, overridable in
+        ``RISK_RULES``) and ``evaluate(children, as_of)`` yielding ``(child_id, evidence)`` for the
+        children it flags, computed in SQL over the whole set. ``describe(evidence)`` gives the
+        reason in words. Anything else is refused, naming the plugin.
+
+    Example::
+
+        class NoShowAfterEnrolment(RiskRule):
+            slug = "no_show"
+            label = _l("Never came after enrolling")
+            defaults = {"days": 5}
+
+            def evaluate(self, children, as_of):
+                ...
+
+        @hookimpl
+        def register_risk_rules():
+            return [NoShowAfterEnrolment]
+    """

@@ -4,10 +4,11 @@ from tracker.audit.models import AuditEvent
 from tracker.auth.models import LoginAttempt, User, user_schools
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.enrolment.models import Enrolment
+from tracker.flags.models import Flag, FollowUp
 from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, School, SchoolClass,
                                     class_teachers)
 
 __all__ = [
-    "AcademicYear", "AttendanceChange", "CalendarDay", "CalendarState", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Guardian",
+    "AcademicYear", "AttendanceChange", "CalendarDay", "CalendarState", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Flag", "FollowUp", "Guardian",
     "LoginAttempt", "NonSchoolDay", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
 ]

@@ -22,7 +22,10 @@ DEFAULT_PLUGINS = [
     "tracker.schools.default_schools",
     "tracker.children.default_children",
     "tracker.attendance.default_attendance",
+    "tracker.imports.default_imports",
     "tracker.indicators.default_indicators",
+    "tracker.flags.default_rules",
+    "tracker.flags.default_flags",
     "tracker.demo.default_demo",
     "tracker.default_commands",
 ]

@@ -61,3 +61,29 @@ def enrolment_changed(enrolment, change, previous):
 @hookimpl
 def attendance_saved(school_class, date, records, user):
     CALLS.append(("attendance_saved", school_class.name, date, sorted(r.status.value for r in records)))
+
+
+@hookimpl
+def register_risk_rules():
+    from tracker.flags.rules import RiskRule
+
+    class EveryGirl(RiskRule):
+        """Flags every girl: only for the tests."""
+
+        slug = "kitchen_sink_girls"
+        label = "Kitchen sink rule"
+        defaults = {"enabled": 1}
+
+        def evaluate(self, children, as_of):
+            import sqlalchemy as sa
+
+            from tracker.children.models import Child
+            from tracker.extensions import db
+
+            q = sa.select(Child.id).where(Child.id.in_(children), Child.sex == "female")
+            return [(cid, {"as_of": as_of.isoformat()}) for cid in db.session.scalars(q)]
+
+        def describe(self, evidence):
+            return f"kitchen sink flag as of {evidence['as_of']}"
+
+    return [EveryGirl]

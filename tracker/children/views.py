@@ -160,8 +160,16 @@ def detail(code):
     audit.record("child_viewed", child, user=user)
     db.session.commit()
     open_enrolment = child.open_enrolment
+    from tracker.flags.models import Flag
+    from tracker.flags.rules import load_rules
+    from tracker.flags.views import describe
+
+    flags = db.session.scalars(sa.select(Flag).where(Flag.child_id == child.id)
+                               .order_by(Flag.raised_on.desc(), Flag.id.desc())).all()
+    rules = load_rules()
     return render_template(
         "children/detail.html", child=child, open_enrolment=open_enrolment,
+        flags=[(f, describe(rules, f)) for f in flags],
         can_manage=scope.can_manage_children(user),
         can_change=open_enrolment is not None and scope.can_change_enrolment(user, open_enrolment),
     )

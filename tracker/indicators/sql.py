@@ -23,7 +23,8 @@ class add_days(FunctionElement):
 @compiles(add_days, "sqlite")
 def _add_days_sqlite(element, compiler, **kw):
     day, n = list(element.clauses)
-    return f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(n, **kw)}) || ' days')"
+    # SQLite's modifier takes a signed count: '5 days', '-120 days'.
+    return f"date({compiler.process(day, **kw)}, ({compiler.process(n, **kw)}) || ' days')"
 
 
 @compiles(add_days, "postgresql")
