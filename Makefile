@@ -8,7 +8,7 @@ PORT ?= 5000
 DEB_PACKAGES := chromium poppler-utils fonts-dejavu-core fonts-noto-core postgresql libharfbuzz-subset0 gettext
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test system-packages translations demo db clean
+.PHONY: run test install install-test system-packages translations demo db clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,12 @@ test: system-packages install-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Re-extract the strings, merge them into the Serbian Latin catalogue, regenerate the Cyrillic one
+# from it and compile both; then translate the new (empty) entries of sr_Latn and run it again.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: --project=tracker \
+		-o tracker/translations/messages.pot .
+	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations -l sr_Latn --no-fuzzy-matching
+	$(BIN)/python scripts/translit_po.py
+	$(BIN)/pybabel compile --statistics -d tracker/translations

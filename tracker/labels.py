@@ -68,3 +68,27 @@ def options(pairs) -> list[SelectChoice]:
 
 def choices(enum_cls) -> list[SelectChoice]:
     return [SelectChoice(m.value, label(m)) for m in enum_cls]
+
+
+def country_name(code: str) -> str:
+    """The country's name in the user's language (Babel's territory names), else the ISO name."""
+    import pycountry
+    from flask_babel import get_locale
+
+    country = pycountry.countries.get(alpha_3=code or "")
+    if country is None:
+        return code or ""
+    locale = get_locale()
+    return (locale.territories.get(country.alpha_2) if locale else None) or country.name
+
+
+def language_name(code: str) -> str:
+    import pycountry
+    from flask_babel import get_locale
+
+    lang = pycountry.languages.get(alpha_3=code or "")
+    if lang is None:
+        return code or ""
+    locale = get_locale()
+    alpha_2 = getattr(lang, "alpha_2", None)
+    return (locale.languages.get(alpha_2 or lang.alpha_3) if locale else None) or lang.name

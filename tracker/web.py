@@ -81,6 +81,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": _datetime(d, fmt, str(get_locale()),
                                                                          str(get_timezone())) if d else ""
     app.jinja_env.globals["label"] = labels.label
+    app.jinja_env.globals["country_name"] = labels.country_name
+    app.jinja_env.globals["language_name"] = labels.language_name
 
 
 @functools.lru_cache(maxsize=4096)

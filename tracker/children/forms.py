@@ -90,8 +90,8 @@ class TransferForm(FlaskForm):
 
 class ExitForm(FlaskForm):
     end_date = DateField(_l("Last day at school"), validators=[InputRequired()])
-    reason = SelectField(_l("Reason"), choices=[c for c in choices(ExitReason) if c.value != "transferred"],
-                         validators=[DataRequired()])
+    reason = SelectField(_l("Reason"), choices=options([("", _l("Choose…"))])
+                         + [c for c in choices(ExitReason) if c.value != "transferred"], validators=[DataRequired()])
     note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
 
 
