@@ -8,16 +8,15 @@ from sqlalchemy.orm import aliased
 from flask_babel import format_date, gettext as _, lazy_gettext as _l
 
 from tracker import hookimpl
-from tracker.attendance.models import AttendanceRecord
+from tracker.attendance.models import AttendanceMonth, AttendanceRecord
 from tracker.children.models import CentreStay, Child
 from tracker.dates import aged_between
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.flags.rules import RiskRule
 from tracker.indicators import sql
-from tracker.indicators.compute import enrolled_school_days
 from tracker.schools.calendar import ensure_calendar_days
-from tracker.schools.models import Centre
+from tracker.schools.models import CalendarDay, Centre, NonSchoolDay
 from tracker.types import AttendanceStatus
 
 ATTENDED = [AttendanceStatus.present, AttendanceStatus.late]
@@ -31,15 +30,15 @@ class ChronicAbsence(RiskRule):
     slug = "chronic_absence"
     label = _l("Chronic absence")
     severity = 2
-    defaults = {"window": 20, "min_rate": 0.9, "min_days": 10, "lookback_days": 120}
+    defaults = {"window": 20, "min_rate": 0.9, "min_days": 10, "lookback_days": 45}
 
     def evaluate(self, children, as_of):
         t = self.thresholds
-        rn = sa.func.row_number().over(partition_by=Enrolment.child_id, order_by=AttendanceRecord.date.desc())
-        recent = (sa.select(Enrolment.child_id, AttendanceRecord.status, rn.label("rn"))
-                  .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
-                  .where(Enrolment.child_id.in_(children), sql.covering(sql.lit(as_of)),
-                         AttendanceRecord.date.between(as_of - dt.timedelta(days=t["lookback_days"]), as_of))
+        open_e = _open_enrolments(children, as_of)
+        rn = sa.func.row_number().over(partition_by=open_e.c.child_id, order_by=AttendanceRecord.date.desc())
+        recent = (sa.select(open_e.c.child_id.label("child_id"), AttendanceRecord.status, rn.label("rn"))
+                  .join(open_e, open_e.c.id == AttendanceRecord.enrolment_id)
+                  .where(AttendanceRecord.date.between(as_of - dt.timedelta(days=t["lookback_days"]), as_of))
                   .subquery())
         attended = sa.func.sum(sa.case((recent.c.status.in_(ATTENDED), 1), else_=0))
         q = (sa.select(recent.c.child_id, attended, sa.func.count())
@@ -52,19 +51,45 @@ class ChronicAbsence(RiskRule):
         return _("attended %(a)d of the last %(n)d recorded school days", a=ev["attended"], n=ev["recorded"])
 
 
-def absence_runs(children, as_of, minimum):
-    """(child id, absent days in a row up to the last record, first day of the run) for runs >= minimum."""
-    seen = aliased(AttendanceRecord)
-    last_attended = (sa.select(sa.func.max(seen.date))
-                     .where(seen.enrolment_id == Enrolment.id, seen.status.in_(ATTENDED), seen.date <= as_of)
-                     .correlate(Enrolment).scalar_subquery())
-    q = (sa.select(Enrolment.child_id, sa.func.count(), sa.func.min(AttendanceRecord.date))
-         .join(AttendanceRecord, AttendanceRecord.enrolment_id == Enrolment.id)
-         .where(Enrolment.child_id.in_(children), sql.covering(sql.lit(as_of)), AttendanceRecord.date <= as_of,
-                sa.or_(last_attended.is_(None), AttendanceRecord.date > last_attended))
-         .group_by(Enrolment.child_id).having(sa.func.count() >= minimum))
-    for child_id, days, since in db.session.execute(q):
-        yield child_id, {"days": int(days), "since": _day(since).isoformat()}
+def _open_enrolments(children, as_of) -> sa.Subquery:
+    return (sa.select(Enrolment.id, Enrolment.child_id, Enrolment.start_date)
+            .where(Enrolment.child_id.in_(children), sql.covering(sql.lit(as_of))).subquery("open_enrolment"))
+
+
+def absence_runs(children, as_of, shared: dict) -> list[tuple[int, int, dt.date]]:
+    """(child id, absent school days in a row up to the last record, first day of the run), runs of 1 or more.
+
+    Exact and bounded: the summary finds, per open enrolment, the last month before the as-of
+    month with any attendance; only the records from that month on are read (two passes: the
+    last attended day, then the absences after it). Computed once per refresh for both
+    absence-run rules.
+    """
+    key = ("absence_runs", as_of)
+    if key in shared:
+        return shared[key]
+    month = as_of.replace(day=1)
+    open_e = _open_enrolments(children, as_of)
+    last_month = (sa.select(AttendanceMonth.enrolment_id, sa.func.max(AttendanceMonth.month).label("m"))
+                  .join(open_e, open_e.c.id == AttendanceMonth.enrolment_id)
+                  .where(AttendanceMonth.month < month, AttendanceMonth.present + AttendanceMonth.late > 0)
+                  .group_by(AttendanceMonth.enrolment_id).subquery("last_month"))
+    scope = (sa.select(open_e.c.id.label("enrolment_id"), open_e.c.child_id,
+                       sa.func.coalesce(last_month.c.m, open_e.c.start_date).label("from_day"))
+             .outerjoin(last_month, last_month.c.enrolment_id == open_e.c.id).subquery("runs_scope"))
+    recent = sa.and_(AttendanceRecord.enrolment_id == scope.c.enrolment_id,
+                     AttendanceRecord.date >= scope.c.from_day, AttendanceRecord.date <= as_of)
+    attended = sa.case((AttendanceRecord.status.in_(ATTENDED), AttendanceRecord.date))
+    last = (sa.select(scope.c.enrolment_id, scope.c.child_id, scope.c.from_day,
+                      sa.func.max(attended).label("last_attended"))
+            .join(AttendanceRecord, recent).group_by(scope.c.enrolment_id, scope.c.child_id, scope.c.from_day)
+            .subquery("last"))
+    q = (sa.select(last.c.child_id, sa.func.count(), sa.func.min(AttendanceRecord.date))
+         .join(AttendanceRecord, sa.and_(AttendanceRecord.enrolment_id == last.c.enrolment_id,
+                                         AttendanceRecord.date >= last.c.from_day, AttendanceRecord.date <= as_of))
+         .where(sa.or_(last.c.last_attended.is_(None), AttendanceRecord.date > last.c.last_attended))
+         .group_by(last.c.child_id))
+    shared[key] = [(child_id, int(days), _day(since)) for child_id, days, since in db.session.execute(q)]
+    return shared[key]
 
 
 class ConsecutiveAbsences(RiskRule):
@@ -74,7 +99,9 @@ class ConsecutiveAbsences(RiskRule):
     defaults = {"min_days": 5}
 
     def evaluate(self, children, as_of):
-        return absence_runs(children, as_of, self.thresholds["min_days"])
+        for child_id, days, since in absence_runs(children, as_of, self.shared):
+            if days >= self.thresholds["min_days"]:
+                yield child_id, {"days": days, "since": since.isoformat()}
 
     def describe(self, ev):
         return _("absent %(n)d school days in a row since %(d)s", n=ev["days"], d=format_date(_day(ev["since"])))
@@ -87,11 +114,24 @@ class PresumedDropout(RiskRule):
     defaults = {"min_days": 20}
 
     def evaluate(self, children, as_of):
-        return absence_runs(children, as_of, self.thresholds["min_days"])
+        for child_id, days, since in absence_runs(children, as_of, self.shared):
+            if days >= self.thresholds["min_days"]:
+                yield child_id, {"days": days, "since": since.isoformat()}
 
     def describe(self, ev):
         return _("absent %(n)d school days in a row since %(d)s: if the child has left, record the exit",
                  n=ev["days"], d=format_date(_day(ev["since"])))
+
+
+def _school_days_between(lo, hi, school_id):
+    """School days of a school from lo to hi inclusive, by calendar_day ordinals, less the school's own days off."""
+    ord_hi = (sa.select(CalendarDay.ordinal).where(CalendarDay.date <= hi)
+              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
+    ord_lo = (sa.select(CalendarDay.ordinal).where(CalendarDay.date < lo)
+              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
+    own = (sa.select(sa.func.count()).select_from(NonSchoolDay).join(CalendarDay, CalendarDay.date == NonSchoolDay.date)
+           .where(NonSchoolDay.school_id == school_id, NonSchoolDay.date.between(lo, hi)).scalar_subquery())
+    return sa.func.coalesce(ord_hi, 0) - sa.func.coalesce(ord_lo, 0) - own
 
 
 class NoRegister(RiskRule):
@@ -102,16 +142,23 @@ class NoRegister(RiskRule):
 
     def evaluate(self, children, as_of):
         ensure_calendar_days()
-        # Nested inside the calendar look-ups below: correlate to the outer enrolment explicitly.
-        last = (sa.select(sa.func.max(AttendanceRecord.date))
-                .where(AttendanceRecord.enrolment_id == Enrolment.id, AttendanceRecord.date <= as_of)
-                .correlate(Enrolment).scalar_subquery())
-        since = sa.func.coalesce(last, sql.add_days(Enrolment.start_date, -1))
-        days = enrolled_school_days(sql.add_days(since, 1), sql.lit(as_of))
-        q = (sa.select(Enrolment.child_id, days, last)
-             .where(Enrolment.child_id.in_(children), sql.covering(sql.lit(as_of)),
-                    days >= self.thresholds["min_days"]))
-        for child_id, n, last_day in db.session.execute(q):
+        month = as_of.replace(day=1)
+        open_e = _open_enrolments(children, as_of)
+        earlier = (sa.select(AttendanceMonth.enrolment_id.label("enrolment_id"), AttendanceMonth.last_date.label("d"))
+                   .join(open_e, open_e.c.id == AttendanceMonth.enrolment_id).where(AttendanceMonth.month < month))
+        this_month = (sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), AttendanceRecord.date.label("d"))
+                      .join(open_e, open_e.c.id == AttendanceRecord.enrolment_id)
+                      .where(AttendanceRecord.date.between(month, as_of)))
+        both = sa.union_all(earlier, this_month).subquery("seen")
+        last = (sa.select(both.c.enrolment_id, sa.func.max(both.c.d).label("last"))
+                .group_by(both.c.enrolment_id).subquery("last"))
+        q = (sa.select(Enrolment.child_id, Enrolment.school_id, Enrolment.start_date, last.c.last)
+             .join(open_e, open_e.c.id == Enrolment.id).outerjoin(last, last.c.enrolment_id == Enrolment.id)
+             .subquery("e"))
+        since = sa.func.coalesce(q.c.last, sql.add_days(q.c.start_date, -1))
+        days = _school_days_between(sql.add_days(since, 1), sql.lit(as_of), q.c.school_id)
+        rows = db.session.execute(sa.select(q.c.child_id, days, q.c.last).where(days >= self.thresholds["min_days"]))
+        for child_id, n, last_day in rows:
             yield child_id, {"days": int(n), "last": _day(last_day).isoformat() if last_day else None}
 
     def describe(self, ev):

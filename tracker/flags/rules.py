@@ -23,8 +23,10 @@ class RiskRule:
     severity: int = 1
     defaults: dict = {}
 
-    def __init__(self, thresholds: dict | None = None):
+    def __init__(self, thresholds: dict | None = None, shared: dict | None = None):
         self.thresholds = {**self.defaults, **(thresholds or {})}
+        # Intermediate results that rules evaluated in the same refresh may share (keyed by the rule's choice).
+        self.shared = shared if shared is not None else {}
 
     def evaluate(self, children: sa.Select, as_of: dt.date) -> Iterable[tuple[int, dict]]:
         """(child id, evidence) for each child of ``children`` (a SELECT of ids) the rule flags on ``as_of``.
@@ -45,6 +47,7 @@ def load_rules() -> dict[str, RiskRule]:
     configured = current_app.config.get("RISK_RULES", {})
     rules: dict[str, RiskRule] = {}
     owners: dict[str, str] = {}
+    shared: dict = {}
     for plugin, cls in collect(pm, "register_risk_rules"):
         if not (isinstance(cls, type) and issubclass(cls, RiskRule)):
             raise PluginError(f"plugin {plugin!r}: register_risk_rules returned {cls!r}, not a RiskRule subclass")
@@ -55,6 +58,6 @@ def load_rules() -> dict[str, RiskRule]:
         unknown = set(configured.get(cls.slug, {})) - set(cls.defaults)
         if unknown:
             raise PluginError(f"RISK_RULES[{cls.slug!r}]: unknown threshold {sorted(unknown)[0]!r}")
-        rules[cls.slug] = cls(configured.get(cls.slug))
+        rules[cls.slug] = cls(configured.get(cls.slug), shared)
         owners[cls.slug] = plugin
     return rules
