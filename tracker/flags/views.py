@@ -77,9 +77,9 @@ def _flag_or_404(flag_id: int) -> Flag:
 
 def _forms():
     follow = FollowUpForm(prefix="f")
-    follow.kind.choices = options([(k, label(k)) for k in operations.FOLLOW_UP_KINDS])
+    follow.kind.choices = options([("", _("Choose…"))] + [(k, label(k)) for k in operations.FOLLOW_UP_KINDS])
     resolve = ResolveForm(prefix="r")
-    resolve.outcome.choices = options([(o, label(o)) for o in operations.OUTCOMES])
+    resolve.outcome.choices = options([("", _("Choose…"))] + [(o, label(o)) for o in operations.OUTCOMES])
     return follow, resolve
 
 
