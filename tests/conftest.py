@@ -89,6 +89,22 @@ def app_config():
 def app(database_url, app_config, tmp_path):
     app = create_app(base_config(database_url, **app_config))
     app.instance_path = str(tmp_path)
+
+    # The test keeps one app context open so it can query the database; Flask then reuses it for
+    # every request. Give each request a fresh `g` (signed-in user, CSRF token, locale), as in
+    # production, and a usable session after a request that failed.
+    @app.before_request
+    def _fresh_g():
+        from flask import g
+
+        for name in list(vars(g)):
+            delattr(g, name)
+
+    @app.teardown_request
+    def _rollback_failed(exc):
+        if exc is not None:
+            db.session.rollback()
+
     with app.app_context():
         yield app
         db.session.remove()

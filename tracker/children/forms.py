@@ -5,7 +5,7 @@ import pycountry
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.labels import choices, options
 from tracker.types import ExitReason, LegalBasis, Level, Sex, UascStatus
@@ -38,6 +38,30 @@ class Strip:
         return value.strip() if isinstance(value, str) else value
 
 
+class NoControlCharacters:
+    """Refuse control characters (a NUL cannot even be stored in PostgreSQL); notes may keep newlines and tabs."""
+
+    def __init__(self, multiline: bool = False):
+        self.allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str) and any((ord(ch) < 32 or ord(ch) == 127) and ch not in self.allowed
+                                               for ch in field.data):
+            raise ValidationError(_l("Remove the invisible control characters from this field."))
+
+
+def _text_fields(form_cls, multiline=("note",)):
+    """Add the control-character check to every text field of a form class."""
+    for name in dir(form_cls):
+        unbound = getattr(form_cls, name)
+        if getattr(unbound, "field_class", None) in (StringField, TextAreaField):
+            validators = list(unbound.kwargs.get("validators") or [])
+            validators.append(NoControlCharacters(multiline=name in multiline))
+            unbound.kwargs["validators"] = validators
+    return form_cls
+
+
+@_text_fields
 class ChildForm(FlaskForm):
     given_name = StringField(_l("Given name (Latin script)"), filters=[Strip()],
                              validators=[DataRequired(), Length(max=100)])
@@ -81,6 +105,7 @@ class EnrolForm(FlaskForm):
     start_date = DateField(_l("First day at school"), validators=[InputRequired()])
 
 
+@_text_fields
 class TransferForm(FlaskForm):
     school = SelectField(_l("New school"), validators=[DataRequired()])
     start_date = DateField(_l("First day at the new school"), validators=[InputRequired()])
@@ -88,6 +113,7 @@ class TransferForm(FlaskForm):
     note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
 
 
+@_text_fields
 class ExitForm(FlaskForm):
     end_date = DateField(_l("Last day at school"), validators=[InputRequired()])
     reason = SelectField(_l("Reason"), choices=options([("", _l("Choose…"))])
@@ -95,6 +121,7 @@ class ExitForm(FlaskForm):
     note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
 
 
+@_text_fields
 class UascForm(FlaskForm):
     status = SelectField(_l("UASC status"), choices=choices(UascStatus), validators=[DataRequired()])
     since = DateField(_l("Since"), validators=[InputRequired()])
@@ -108,16 +135,18 @@ class CentreForm(FlaskForm):
     since = DateField(_l("Since"), validators=[InputRequired()])
 
 
+@_text_fields
 class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
     q = StringField(_l("Name or code"), filters=[Strip()], validators=[Optional(), Length(max=100)])
-    school = SelectField(_l("School"), validators=[Optional()])
-    centre = SelectField(_l("Centre"), validators=[Optional()])
-    sex = SelectField(_l("Sex"), choices=options([("", _l("Any"))]) + choices(Sex), validators=[Optional()])
-    uasc = SelectField(_l("UASC status"), choices=options([("", _l("Any"))]) + choices(UascStatus), validators=[Optional()])
-    level = SelectField(_l("Level"), choices=options([("", _l("Any"))]) + choices(Level), validators=[Optional()])
+    school = SelectField(_l("School"), filters=[Strip()], validators=[Optional()])
+    centre = SelectField(_l("Centre"), filters=[Strip()], validators=[Optional()])
+    sex = SelectField(_l("Sex"), choices=options([("", _l("Any"))]) + choices(Sex), filters=[Strip()],
+                      validators=[Optional()])
+    uasc = SelectField(_l("UASC status"), choices=options([("", _l("Any"))]) + choices(UascStatus), filters=[Strip()], validators=[Optional()])
+    level = SelectField(_l("Level"), choices=options([("", _l("Any"))]) + choices(Level), filters=[Strip()], validators=[Optional()])
     enrolled = SelectField(_l("Enrolled"), choices=options([("", _l("Any")), ("yes", _l("Enrolled now")),
-                                                            ("no", _l("Not enrolled"))]), validators=[Optional()])
+                                                            ("no", _l("Not enrolled"))]), filters=[Strip()], validators=[Optional()])
     page = HiddenField()

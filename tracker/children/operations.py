@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from tracker import audit
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.children.names import name_key
+from tracker.dates import years_before
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.plugins import fire
@@ -55,7 +56,7 @@ def register_child(*, given_name: str, family_name: str, name_original: str = ""
         raise OperationError(None, str(exc)) from None
     if birth_date > today:
         raise OperationError("birth_date", _("The birth date cannot be in the future."))
-    if birth_date < today.replace(year=today.year - 30):
+    if birth_date < years_before(today, 30):
         raise OperationError("birth_date", _("tracker records children and young people; check the birth date."))
     if not valid_country(country):
         raise OperationError("country", _("Choose a country (ISO 3166 three-letter code)."))

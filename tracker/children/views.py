@@ -55,7 +55,7 @@ def _search(form: SearchForm, user):
     q = scope.children(user)
     today = dt.date.today()
     open_enrolment = sa.and_(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None))
-    text = (form.q.data or "").strip()
+    text = "".join(ch for ch in (form.q.data or "") if ord(ch) >= 32).strip()
     if text:
         if text.upper().startswith("C-") and len(text) <= 12:
             q = q.where(Child.code == text.upper())
