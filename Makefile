@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Two workers: the suite runs every database test on SQLite and on PostgreSQL.
+PYTEST_ARGS ?= -n 2
 # Debian packages the tests need: headless Chromium, PDF text, fonts for WeasyPrint, a PostgreSQL server, gettext.
 DEB_PACKAGES := chromium poppler-utils fonts-dejavu-core fonts-noto-core postgresql libharfbuzz-subset0 gettext
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
+from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
+from tracker.schools.models import NonSchoolDay
 from tracker.types import AttendanceStatus
 
 CHUNK = 500
@@ -34,11 +36,22 @@ def _aggregate(month: dt.date, enrolment_ids: sa.ColumnElement | None) -> sa.Sel
                    sa.func.count().label("recorded"), count_if(AttendanceStatus.present),
                    count_if(AttendanceStatus.late), count_if(AttendanceStatus.absent_excused),
                    count_if(AttendanceStatus.absent_unexcused), sa.func.max(AttendanceRecord.date))
-         .where(AttendanceRecord.date.between(month, _month_end(month)))
+         .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
+         .where(AttendanceRecord.date.between(month, _month_end(month)),
+                # Records outside the enrolment's dates (an exit recorded after later registers) do not count.
+                AttendanceRecord.date >= Enrolment.start_date,
+                sa.or_(Enrolment.end_date.is_(None), AttendanceRecord.date <= Enrolment.end_date),
+                ~day_off(Enrolment.school_id, AttendanceRecord.date))
          .group_by(AttendanceRecord.enrolment_id))
     if enrolment_ids is not None:
         q = q.where(enrolment_ids)
     return q
+
+
+def day_off(school_id, day):
+    """A day declared a non-school day (for every school or this one) after its register was taken."""
+    return sa.exists().where(NonSchoolDay.date == day,
+                             sa.or_(NonSchoolDay.school_id.is_(None), NonSchoolDay.school_id == school_id))
 
 
 COLUMNS = ["enrolment_id", "month", "recorded", "present", "late", "absent_excused", "absent_unexcused", "last_date"]
@@ -73,3 +86,9 @@ def rebuild() -> int:
         db.session.execute(sa.insert(AttendanceMonth).from_select(COLUMNS, _aggregate(month, None)))
         month = (_month_end(month) + dt.timedelta(days=1))
     return db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceMonth))
+
+
+def refresh_day(day: dt.date) -> None:
+    """After a day is declared a non-school day: recompute the months of the records on that day. No commit."""
+    ids = db.session.scalars(sa.select(AttendanceRecord.enrolment_id).where(AttendanceRecord.date == day)).all()
+    refresh((eid, day) for eid in ids)

@@ -91,6 +91,19 @@ def _close(enrolment: Enrolment, end_date: dt.date, reason: ExitReason, note: st
     enrolment.exit_note = note.strip()[:500]
     enrolment.closed_at = utcnow()
     enrolment.closed_by_id = getattr(user, "id", None)
+    _refresh_summary_after(enrolment, end_date)
+
+
+def _refresh_summary_after(enrolment: Enrolment, end_date: dt.date) -> None:
+    """Registers taken after the new end date stop counting: refresh those months of the summary."""
+    from tracker.attendance import summary
+    from tracker.attendance.models import AttendanceRecord
+
+    db.session.flush()
+    later = db.session.scalars(sa.select(AttendanceRecord.date).where(AttendanceRecord.enrolment_id == enrolment.id,
+                                                                      AttendanceRecord.date > end_date)).all()
+    if later:
+        summary.refresh([(enrolment.id, end_date)] + [(enrolment.id, d) for d in later])
 
 
 def exit_enrolment(child: Child, end_date: dt.date, reason: str, *, note: str = "", user=None) -> Enrolment:

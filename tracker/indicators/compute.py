@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from tracker.attendance import summary
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
 from tracker.children.models import CentreStay, Child
 from tracker.dates import aged_between
@@ -94,7 +95,7 @@ def new_enrolments(p: Params) -> list[tuple]:
         prev.end_date < Enrolment.start_date,
         prev.end_date >= sql.add_days(Enrolment.start_date, -CONTINUATION_DAYS))
     dims = _dims(p, Enrolment.start_date)
-    q = (sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id)))
+    q = (sa.select(*dims, sa.func.count(Enrolment.id))
          .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
          .where(Enrolment.start_date.between(p.frm, p.to), ~continues).group_by(*dims))
     return [("new_enrolments", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
@@ -115,6 +116,15 @@ def _month_end(day: dt.date) -> dt.date:
 
 
 def attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
+    if until < frm:  # an as-of date before the period: nothing recorded yet
+        until = frm - dt.timedelta(days=1)
+        empty = sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), sa.literal(0).label("recorded"),
+                          sa.literal(0).label("attended"), sa.literal(0).label("absent")).where(sa.false()).subquery()
+        return sa.select(empty.c.enrolment_id, empty.c.recorded, empty.c.attended, empty.c.absent).subquery("att")
+    return _attendance_by_enrolment(frm, until)
+
+
+def _attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
     """Per enrolment in [frm, until]: recorded, attended and absent days.
 
     Whole months come from the attendance_month summary, the partial months at either end from
@@ -139,7 +149,9 @@ def attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
         if lo <= hi:
             parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), sa.literal(1).label("recorded"),
                                    attended_raw.label("attended"), absent_raw.label("absent"))
-                         .where(AttendanceRecord.date.between(lo, hi)))
+                         .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
+                         .where(AttendanceRecord.date.between(lo, hi), sql.covering(AttendanceRecord.date),
+                                ~summary.day_off(Enrolment.school_id, AttendanceRecord.date)))
     facts = sa.union_all(*parts).subquery("facts") if len(parts) > 1 else parts[0].subquery("facts")
     return (sa.select(facts.c.enrolment_id, sa.func.sum(facts.c.recorded).label("recorded"),
                       sa.func.sum(facts.c.attended).label("attended"), sa.func.sum(facts.c.absent).label("absent"))
@@ -218,7 +230,8 @@ def retention(p: Params, level: Level, horizon: int) -> list[tuple]:
     x, y = aliased(Enrolment), aliased(Enrolment)
     moved = sa.exists().where(
         x.child_id == Enrolment.child_id, x.exit_reason == ExitReason.moved_onward, x.end_date < target,
-        ~sa.exists().where(y.child_id == Enrolment.child_id, y.start_date > x.end_date, y.start_date <= target))
+        ~sa.exists().where(y.child_id == Enrolment.child_id, y.start_date > x.end_date, y.start_date <= target)
+        .correlate(Enrolment, x))
     dims = _dims(p, Enrolment.start_date)
     cohort = (sa.select(*dims, sa.case((retained, 1), else_=0).label("retained"),
                         sa.case((sa.and_(~retained, moved), 1), else_=0).label("moved"))

@@ -79,7 +79,8 @@ def centre_on(day) -> ColumnElement:
 
 def in_school_year_or_before(day_expr) -> ColumnElement:
     """``day_expr`` when an academic year contains it; else the last day of the previous academic year."""
-    inside = sa.exists().where(AcademicYear.first_day <= day_expr, AcademicYear.last_day >= day_expr)
+    inside = (sa.exists().where(AcademicYear.first_day <= day_expr, AcademicYear.last_day >= day_expr)
+              .correlate_except(AcademicYear))
     previous_last = (sa.select(sa.func.max(AcademicYear.last_day))
-                     .where(AcademicYear.last_day < day_expr).scalar_subquery())
+                     .where(AcademicYear.last_day < day_expr).correlate_except(AcademicYear).scalar_subquery())
     return sa.case((inside, day_expr), else_=sa.func.coalesce(previous_last, day_expr))

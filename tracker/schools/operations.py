@@ -55,11 +55,19 @@ def add_non_school_day(year: AcademicYear, day: dt.date, description: str, *, sc
     db.session.add(nsd)
     db.session.flush()
     audit.record("non_school_day_added", nsd, user=user)
+    from tracker.attendance import summary
+
+    summary.refresh_day(day)
     db.session.commit()
     return nsd
 
 
 def remove_non_school_day(nsd: NonSchoolDay, *, user=None) -> None:
     audit.record("non_school_day_removed", nsd, user=user)
+    day = nsd.date
     db.session.delete(nsd)
+    db.session.flush()
+    from tracker.attendance import summary
+
+    summary.refresh_day(day)
     db.session.commit()
