@@ -37,6 +37,7 @@ db: install
 
 demo: db
 	$(BIN)/tracker demo
+	$(BIN)/tracker flags refresh
 
 # The demo serves plain HTTP on loopback, so its session cookie cannot be Secure-only.
 run: demo
