@@ -80,11 +80,12 @@ def enrol(child: Child, school: School, level: str, grade: int, start_date: dt.d
     return enrolment
 
 
-def _close(enrolment: Enrolment, end_date: dt.date, reason: ExitReason, note: str, user) -> None:
+def _close(enrolment: Enrolment, end_date: dt.date, reason: ExitReason, note: str, user,
+           allow_future: bool = False) -> None:
     if end_date < enrolment.start_date:
         raise OperationError("end_date", _("The date is before the enrolment started (%(d)s).",
                                            d=enrolment.start_date.isoformat()))
-    if end_date > dt.date.today():
+    if end_date > dt.date.today() and not allow_future:
         raise OperationError("end_date", _("The date cannot be in the future."))
     enrolment.end_date = end_date
     enrolment.exit_reason = reason
@@ -139,7 +140,8 @@ def transfer(child: Child, to_school: School, start_date: dt.date, *, level: str
     level = Level(level or previous.level)
     grade = int(grade or previous.grade)
     year = _check_placement(child, to_school, level, grade, school_class, start_date)
-    _close(previous, start_date - dt.timedelta(days=1), ExitReason.transferred, note, user)
+    # A transfer agreed ahead of time closes the current enrolment on the eve of the new one.
+    _close(previous, start_date - dt.timedelta(days=1), ExitReason.transferred, note, user, allow_future=True)
     db.session.flush()
     enrolment = Enrolment(child=child, school=to_school, year=year, level=level, grade=grade,
                           school_class=school_class, start_date=start_date, created_by_id=getattr(user, "id", None))

@@ -107,16 +107,13 @@ class ConsecutiveAbsences(RiskRule):
         return _("absent %(n)d school days in a row since %(d)s", n=ev["days"], d=format_date(_day(ev["since"])))
 
 
-class PresumedDropout(RiskRule):
+class PresumedDropout(ConsecutiveAbsences):
+    """The same absence run, long enough to ask whether the child has left."""
+
     slug = "presumed_dropout"
     label = _l("Presumed dropout")
     severity = 3
     defaults = {"min_days": 20}
-
-    def evaluate(self, children, as_of):
-        for child_id, days, since in absence_runs(children, as_of, self.shared):
-            if days >= self.thresholds["min_days"]:
-                yield child_id, {"days": days, "since": since.isoformat()}
 
     def describe(self, ev):
         return _("absent %(n)d school days in a row since %(d)s: if the child has left, record the exit",
