@@ -15,8 +15,9 @@ from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.flags.rules import RiskRule
 from tracker.indicators import sql
+from tracker.indicators.compute import school_days_between
 from tracker.schools.calendar import ensure_calendar_days
-from tracker.schools.models import CalendarDay, Centre, NonSchoolDay
+from tracker.schools.models import Centre
 from tracker.types import AttendanceStatus
 
 ATTENDED = [AttendanceStatus.present, AttendanceStatus.late]
@@ -120,17 +121,6 @@ class PresumedDropout(ConsecutiveAbsences):
                  n=ev["days"], d=format_date(_day(ev["since"])))
 
 
-def _school_days_between(lo, hi, school_id):
-    """School days of a school from lo to hi inclusive, by calendar_day ordinals, less the school's own days off."""
-    ord_hi = (sa.select(CalendarDay.ordinal).where(CalendarDay.date <= hi)
-              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
-    ord_lo = (sa.select(CalendarDay.ordinal).where(CalendarDay.date < lo)
-              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
-    own = (sa.select(sa.func.count()).select_from(NonSchoolDay).join(CalendarDay, CalendarDay.date == NonSchoolDay.date)
-           .where(NonSchoolDay.school_id == school_id, NonSchoolDay.date.between(lo, hi)).scalar_subquery())
-    return sa.func.coalesce(ord_hi, 0) - sa.func.coalesce(ord_lo, 0) - own
-
-
 class NoRegister(RiskRule):
     slug = "no_register"
     label = _l("No register for the child")
@@ -153,7 +143,7 @@ class NoRegister(RiskRule):
              .join(open_e, open_e.c.id == Enrolment.id).outerjoin(last, last.c.enrolment_id == Enrolment.id)
              .subquery("e"))
         since = sa.func.coalesce(q.c.last, sql.add_days(q.c.start_date, -1))
-        days = _school_days_between(sql.add_days(since, 1), sql.lit(as_of), q.c.school_id)
+        days = school_days_between(sql.add_days(since, 1), sql.lit(as_of), q.c.school_id)
         rows = db.session.execute(sa.select(q.c.child_id, days, q.c.last).where(days >= self.thresholds["min_days"]))
         for child_id, n, last_day in rows:
             yield child_id, {"days": int(n), "last": _day(last_day).isoformat() if last_day else None}

@@ -167,15 +167,15 @@ def attendance_rate(p: Params) -> list[tuple]:
     return [("attendance_rate", row[:-2], row[-2], row[-1]) for row in db.session.execute(_scoped(q, p))]
 
 
-def enrolled_school_days(lo, hi):
-    """School days of the enrolment's school between two date expressions (calendar_day ordinals)."""
+def school_days_between(lo, hi, school_id):
+    """School days of a school from lo to hi inclusive (date expressions): calendar_day ordinals, less its own days off."""
     ord_hi = (sa.select(CalendarDay.ordinal).where(CalendarDay.date <= hi)
               .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
     ord_lo = (sa.select(CalendarDay.ordinal).where(CalendarDay.date < lo)
               .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
     own_days_off = (sa.select(sa.func.count()).select_from(NonSchoolDay)
                     .join(CalendarDay, CalendarDay.date == NonSchoolDay.date)
-                    .where(NonSchoolDay.school_id == Enrolment.school_id, NonSchoolDay.date.between(lo, hi))
+                    .where(NonSchoolDay.school_id == school_id, NonSchoolDay.date.between(lo, hi))
                     .scalar_subquery())
     return sa.func.coalesce(ord_hi, 0) - sa.func.coalesce(ord_lo, 0) - own_days_off
 
@@ -188,7 +188,7 @@ def register_completeness(p: Params) -> list[tuple]:
                  else_=Enrolment.end_date)
     att = attendance_by_enrolment(p.frm, until)
     dims = _dims(p, sql.lit(p.as_of))
-    per_enrolment = (sa.select(Enrolment.id.label("enrolment_id"), enrolled_school_days(lo, hi).label("days"))
+    per_enrolment = (sa.select(Enrolment.id.label("enrolment_id"), school_days_between(lo, hi, Enrolment.school_id).label("days"))
                      .where(Enrolment.start_date <= until,
                             sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= p.frm)))
     per_enrolment = _scoped(per_enrolment, p).subquery("days")
