@@ -346,8 +346,8 @@ def test_attendance_over_partial_months_comes_from_the_records(pop):
     assert nd(rows, "chronic_absence_rate") == (1, 2, 0.5)
 
 
-def test_whole_months_are_read_from_the_summary_and_partial_months_from_the_records(pop):
-    """Tamper with February's summary row of A: whole-month answers follow it, partial-month answers do not."""
+def test_months_come_from_the_summary_less_the_records_of_days_outside_the_period(pop):
+    """Tamper with February's summary row of A: every answer follows it, less the days outside the period."""
     from tracker.attendance.models import AttendanceMonth
 
     enr = attendance_population(pop)
@@ -357,8 +357,20 @@ def test_whole_months_are_read_from_the_summary_and_partial_months_from_the_reco
     db.session.commit()
     # February 1-29: the summary says A attended 100 of 100; B 9 of 11 -> 109 / 111.
     assert nd(run(D(2024, 2, 1), D(2024, 2, 29)), "attendance_rate") == (109, 111, 109 / 111)
-    # February 2-29 is a partial month: records only. A: 17 of 18 minus Thu 1 February (present) = 16 of 17.
-    assert nd(run(D(2024, 2, 2), D(2024, 2, 29)), "attendance_rate") == (25, 28, 25 / 28)  # (16 + 9) / (17 + 11)
+    # February 2-29: the summary less Thu 1 February's record (A present): A 99 of 99, B 9 of 11.
+    assert nd(run(D(2024, 2, 2), D(2024, 2, 29)), "attendance_rate") == (108, 110, 108 / 110)
+    # As of the 14th: less the records of 15-29 February (school days 20-23 and 26-29; the 15th and 16th
+    # are a holiday and 02-19 PR001's own day off): A 100 - 8 = 92 of 92; B 12-14 present, 3 of 3.
+    assert nd(run(D(2024, 2, 1), D(2024, 2, 29), as_of=D(2024, 2, 14)), "attendance_rate")[:2] == (92 + 3, 92 + 3)
+
+
+def test_records_only_before_the_period_in_its_first_month_count_nothing(pop):
+    attendance_population(pop)
+    rows = run(D(2024, 3, 14), D(2024, 3, 31))
+    # Every March record (11-13) is before the 14th: no attendance rate and no chronic absence to report,
+    # but the enrolled school days (14-15, 18-22, 25-29 = 12 each for A, B and C) are still unrecorded.
+    assert [r for r in rows if r["indicator"] in ("attendance_rate", "chronic_absence_rate")] == []
+    assert nd(rows, "register_completeness") == (0, 36, 0.0)
 
 
 def test_attendance_stops_at_the_as_of_date(pop):

@@ -24,9 +24,10 @@ class Enrolment(db.Model):
             name="grade_in_level",
         ),
         sa.Index("ix_enrolment_school_dates", "school_id", "start_date", "end_date"),
+        sa.Index("ix_enrolment_child_dates", "child_id", "start_date", "end_date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    child_id: Mapped[int] = mapped_column(sa.ForeignKey("child.id"), index=True)
+    child_id: Mapped[int] = mapped_column(sa.ForeignKey("child.id"))
     school_id: Mapped[int] = mapped_column(sa.ForeignKey("school.id"), index=True)
     year_id: Mapped[int] = mapped_column(sa.ForeignKey("academic_year.id"), index=True)
     level: Mapped[Level] = mapped_column(choice(Level, "level"))

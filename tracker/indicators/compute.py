@@ -61,6 +61,12 @@ def _dims(p: Params, ref, *, with_enrolment: bool = True) -> list:
     return [dimensions.expression(n, ref, with_enrolment=with_enrolment) for n in _keys(p)]
 
 
+def _with_child(q: sa.Select, p: Params) -> sa.Select:
+    """Join the child, and the school when a breakdown needs it, to a query over Enrolment."""
+    q = q.join(Child, Child.id == Enrolment.child_id)
+    return q.join(School, School.id == Enrolment.school_id) if {"school", "municipality"} & set(p.by) else q
+
+
 def _keys(p: Params) -> list[str]:
     return p.by if "sex" in p.by else ["sex", *p.by]
 
@@ -81,8 +87,7 @@ def _number(x):
 def enrolled(p: Params) -> list[tuple]:
     ref = sql.lit(p.as_of)
     dims = _dims(p, ref)
-    q = (sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id)))
-         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+    q = (_with_child(sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id))).select_from(Enrolment), p)
          .where(sql.covering(sql.lit(p.as_of))).group_by(*dims))
     return [("enrolled", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
 
@@ -95,16 +100,14 @@ def new_enrolments(p: Params) -> list[tuple]:
         prev.end_date < Enrolment.start_date,
         prev.end_date >= sql.add_days(Enrolment.start_date, -CONTINUATION_DAYS))
     dims = _dims(p, Enrolment.start_date)
-    q = (sa.select(*dims, sa.func.count(Enrolment.id))
-         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+    q = (_with_child(sa.select(*dims, sa.func.count(Enrolment.id)).select_from(Enrolment), p)
          .where(Enrolment.start_date.between(p.frm, p.to), ~continues).group_by(*dims))
     return [("new_enrolments", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
 
 
 def exits(p: Params) -> list[tuple]:
     dims = _dims(p, Enrolment.end_date)
-    q = (sa.select(Enrolment.exit_reason, *dims, sa.func.count())
-         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+    q = (_with_child(sa.select(Enrolment.exit_reason, *dims, sa.func.count()).select_from(Enrolment), p)
          .where(Enrolment.end_date.between(p.frm, p.to)).group_by(Enrolment.exit_reason, *dims))
     return [(f"exits_{_value(row[0])}", row[1:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
 
@@ -127,128 +130,164 @@ def attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
 def _attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
     """Per enrolment in [frm, until]: recorded, attended and absent days.
 
-    Whole months come from the attendance_month summary, the partial months at either end from
-    the records themselves: exact, and fast.
+    Every month the period touches comes whole from the attendance_month summary; the records
+    of the days outside the period in the first and last month are then subtracted, with the
+    summary's own rules (within the enrolment's dates, on school days). Exact, and fast: at the
+    end of a period those days are usually still in the future and hold no records.
     """
-    first_full = frm if frm.day == 1 else _month_end(frm) + dt.timedelta(days=1)
-    last_full_end = until if until == _month_end(until) else until.replace(day=1) - dt.timedelta(days=1)
     attended_raw = sa.case((AttendanceRecord.status.in_([AttendanceStatus.present, AttendanceStatus.late]), 1), else_=0)
     absent_raw = sa.case((AttendanceRecord.status.in_([AttendanceStatus.absent_excused,
                                                        AttendanceStatus.absent_unexcused]), 1), else_=0)
-    parts = []
-    if first_full <= last_full_end:
-        parts.append(sa.select(AttendanceMonth.enrolment_id.label("enrolment_id"),
-                               AttendanceMonth.recorded.label("recorded"),
-                               (AttendanceMonth.present + AttendanceMonth.late).label("attended"),
-                               (AttendanceMonth.absent_excused + AttendanceMonth.absent_unexcused).label("absent"))
-                     .where(AttendanceMonth.month.between(first_full, last_full_end.replace(day=1))))
-        edges = [(frm, first_full - dt.timedelta(days=1)), (last_full_end + dt.timedelta(days=1), until)]
-    else:
-        edges = [(frm, until)]
-    for lo, hi in edges:
+    parts = [sa.select(AttendanceMonth.enrolment_id.label("enrolment_id"),
+                       AttendanceMonth.recorded.label("recorded"),
+                       (AttendanceMonth.present + AttendanceMonth.late).label("attended"),
+                       (AttendanceMonth.absent_excused + AttendanceMonth.absent_unexcused).label("absent"))
+             .where(AttendanceMonth.month.between(frm.replace(day=1), until.replace(day=1)))]
+    outside = [(frm.replace(day=1), frm - dt.timedelta(days=1)), (until + dt.timedelta(days=1), _month_end(until))]
+    for lo, hi in outside:
         if lo <= hi:
-            parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), sa.literal(1).label("recorded"),
-                                   attended_raw.label("attended"), absent_raw.label("absent"))
+            parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), sa.literal(-1).label("recorded"),
+                                   (-attended_raw).label("attended"), (-absent_raw).label("absent"))
                          .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
                          .where(AttendanceRecord.date.between(lo, hi), sql.covering(AttendanceRecord.date),
                                 ~summary.day_off(Enrolment.school_id, AttendanceRecord.date)))
     facts = sa.union_all(*parts).subquery("facts") if len(parts) > 1 else parts[0].subquery("facts")
     return (sa.select(facts.c.enrolment_id, sa.func.sum(facts.c.recorded).label("recorded"),
                       sa.func.sum(facts.c.attended).label("attended"), sa.func.sum(facts.c.absent).label("absent"))
-            .group_by(facts.c.enrolment_id).subquery("att"))
+            .group_by(facts.c.enrolment_id)
+            .having(sa.func.sum(facts.c.recorded) != 0)  # every record of the months outside the period
+            .subquery("att"))
 
 
-def attendance_rate(p: Params) -> list[tuple]:
-    att = attendance_by_enrolment(p.frm, p.until)
-    dims = _dims(p, sql.lit(p.as_of))
-    q = (sa.select(*dims, sa.func.sum(att.c.attended), sa.func.sum(att.c.recorded))
-         .select_from(att).join(Enrolment, Enrolment.id == att.c.enrolment_id)
-         .join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id).group_by(*dims))
-    return [("attendance_rate", row[:-2], row[-2], row[-1]) for row in db.session.execute(_scoped(q, p))]
+def _ordinal_through(day):
+    """The ordinal of the last calendar_day on or before ``day`` (a date expression), or NULL."""
+    return (sa.select(CalendarDay.ordinal).where(CalendarDay.date <= day)
+            .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
+
+
+def _own_days_off(school_id, lo, hi):
+    """A school's own days off from lo to hi that are otherwise school days.
+
+    An EXISTS per day off: a join with calendar_day here would scan it once per outer row.
+    """
+    common = sa.exists().where(CalendarDay.date == NonSchoolDay.date)
+    return (sa.select(sa.func.count()).select_from(NonSchoolDay)
+            .where(NonSchoolDay.school_id == school_id, NonSchoolDay.date.between(lo, hi), common)
+            .scalar_subquery())
 
 
 def school_days_between(lo, hi, school_id):
     """School days of a school from lo to hi inclusive (date expressions): calendar_day ordinals, less its own days off."""
-    ord_hi = (sa.select(CalendarDay.ordinal).where(CalendarDay.date <= hi)
-              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
-    ord_lo = (sa.select(CalendarDay.ordinal).where(CalendarDay.date < lo)
-              .order_by(CalendarDay.date.desc()).limit(1).scalar_subquery())
-    own_days_off = (sa.select(sa.func.count()).select_from(NonSchoolDay)
-                    .join(CalendarDay, CalendarDay.date == NonSchoolDay.date)
-                    .where(NonSchoolDay.school_id == school_id, NonSchoolDay.date.between(lo, hi))
-                    .scalar_subquery())
-    return sa.func.coalesce(ord_hi, 0) - sa.func.coalesce(ord_lo, 0) - own_days_off
+    return (sa.func.coalesce(_ordinal_through(hi), 0) - sa.func.coalesce(_ordinal_through(sql.add_days(lo, -1)), 0)
+            - _own_days_off(school_id, lo, hi))
 
 
-def register_completeness(p: Params) -> list[tuple]:
+def enrolled_school_days(frm: dt.date, until: dt.date) -> sa.Select:
+    """Per enrolment overlapping [frm, until]: its school days there (enrolment_id, days).
+
+    The same count as school_days_between, with the look-ups done once for the period and
+    per enrolment only where it starts or ends inside the period.
+    """
     ensure_calendar_days()
+    before = db.session.scalar(sa.select(_ordinal_through(sql.lit(frm - dt.timedelta(days=1))))) or 0
+    through = db.session.scalar(sa.select(_ordinal_through(sql.lit(until)))) or 0
+    starts_inside = Enrolment.start_date > frm
+    ends_inside = sa.and_(Enrolment.end_date.is_not(None), Enrolment.end_date < until)
+    lo = sa.case((starts_inside, Enrolment.start_date), else_=sql.lit(frm))
+    hi = sa.case((ends_inside, Enrolment.end_date), else_=sql.lit(until))
+    ord_lo = sa.case((starts_inside, sa.func.coalesce(_ordinal_through(sql.add_days(Enrolment.start_date, -1)), 0)),
+                     else_=before)
+    ord_hi = sa.case((ends_inside, sa.func.coalesce(_ordinal_through(Enrolment.end_date), 0)), else_=through)
+    common = sa.exists().where(CalendarDay.date == NonSchoolDay.date)
+    off_in_period = (sa.select(NonSchoolDay.school_id, sa.func.count().label("n"))
+                     .where(NonSchoolDay.school_id.is_not(None), NonSchoolDay.date.between(frm, until), common)
+                     .group_by(NonSchoolDay.school_id).subquery("off"))
+    days_off = sa.case((sa.or_(starts_inside, ends_inside), _own_days_off(Enrolment.school_id, lo, hi)),
+                       else_=sa.func.coalesce(off_in_period.c.n, 0))
+    return (sa.select(Enrolment.id.label("enrolment_id"), (ord_hi - ord_lo - days_off).label("days"))
+            .select_from(Enrolment).outerjoin(off_in_period, off_in_period.c.school_id == Enrolment.school_id)
+            .where(Enrolment.start_date <= until, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= frm),
+                   sa.true() if frm <= until else sa.false()))
+
+
+def attendance(p: Params) -> list[tuple]:
+    """attendance_rate, register_completeness and chronic_absence_rate in one pass.
+
+    Per enrolment overlapping the period (in scope): its school days there, and the days
+    recorded, attended and absent; summed per child and breakdown (a child counts once for
+    chronic absence), then per breakdown.
+    """
     until = p.until
-    lo = sa.case((Enrolment.start_date > p.frm, Enrolment.start_date), else_=sql.lit(p.frm))
-    hi = sa.case((sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date > until), sql.lit(until)),
-                 else_=Enrolment.end_date)
     att = attendance_by_enrolment(p.frm, until)
     dims = _dims(p, sql.lit(p.as_of))
-    per_enrolment = (sa.select(Enrolment.id.label("enrolment_id"), school_days_between(lo, hi, Enrolment.school_id).label("days"))
-                     .where(Enrolment.start_date <= until,
-                            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= p.frm)))
+    per_enrolment = enrolled_school_days(p.frm, until)
     per_enrolment = _scoped(per_enrolment, p).subquery("days")
-    q = (sa.select(*dims, sa.func.coalesce(sa.func.sum(att.c.recorded), 0), sa.func.sum(per_enrolment.c.days))
-         .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
-         .outerjoin(att, att.c.enrolment_id == per_enrolment.c.enrolment_id)
-         .join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id).group_by(*dims))
-    return [("register_completeness", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
-
-
-def chronic_absence_rate(p: Params) -> list[tuple]:
-    att = attendance_by_enrolment(p.frm, p.until)
-    dims = _dims(p, sql.lit(p.as_of))
-    per_child = (sa.select(Enrolment.child_id, *dims, sa.func.sum(att.c.recorded).label("recorded"),
-                           sa.func.sum(att.c.absent).label("absent"))
-                 .select_from(att).join(Enrolment, Enrolment.id == att.c.enrolment_id)
-                 .join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
-                 .group_by(Enrolment.child_id, *dims))
-    per_child = _scoped(per_child, p).subquery("per_child")
+    per_child = (_with_child(sa.select(Enrolment.child_id, *dims,
+                                       sa.func.coalesce(sa.func.sum(att.c.recorded), 0).label("recorded"),
+                                       sa.func.coalesce(sa.func.sum(att.c.attended), 0).label("attended"),
+                                       sa.func.coalesce(sa.func.sum(att.c.absent), 0).label("absent"),
+                                       sa.func.sum(per_enrolment.c.days).label("days"))
+                             .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
+                             .outerjoin(att, att.c.enrolment_id == per_enrolment.c.enrolment_id), p)
+                 .group_by(Enrolment.child_id, *dims)).subquery("per_child")
     keys = [per_child.c[k] for k in _keys(p)]
     counted = per_child.c.recorded >= CHRONIC_MIN_DAYS
     chronic = sa.and_(counted, per_child.c.absent * 1.0 >= per_child.c.recorded * CHRONIC_SHARE)
-    q = (sa.select(*keys, sa.func.sum(sa.case((chronic, 1), else_=0)), sa.func.sum(sa.case((counted, 1), else_=0)))
+    q = (sa.select(*keys, sa.func.sum(per_child.c.attended), sa.func.sum(per_child.c.recorded),
+                   sa.func.sum(per_child.c.days), sa.func.sum(sa.case((chronic, 1), else_=0)),
+                   sa.func.sum(sa.case((counted, 1), else_=0)))
          .group_by(*keys))
-    return [("chronic_absence_rate", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
+    out = []
+    for row in db.session.execute(q):
+        dims_, (attended, recorded, days, chronic_n, counted_n) = row[:-5], row[-5:]
+        out.append(("register_completeness", dims_, recorded, days))
+        if recorded:  # groups with no recorded day have no attendance rate or chronic absence
+            out.append(("attendance_rate", dims_, attended, recorded))
+            out.append(("chronic_absence_rate", dims_, chronic_n, counted_n))
+    return out
 
 
 # --- retention and transition ------------------------------------------------------------------
 
-def retention(p: Params, level: Level, horizon: int) -> list[tuple]:
+def retention(p: Params, level: Level) -> list[tuple]:
+    """retention_<level>_<H>d for every horizon H, in one query over the level's cohort."""
     earlier = aliased(Enrolment)
     first_at_level = ~sa.exists().where(earlier.child_id == Enrolment.child_id, earlier.level == level,
                                         earlier.start_date < Enrolment.start_date)
-    target = sql.in_school_year_or_before(sql.add_days(Enrolment.start_date, horizon))
-    r = aliased(Enrolment)
     levels = [Level.primary, Level.secondary] if level == Level.primary else [Level.secondary]
-    retained = sa.exists().where(r.child_id == Enrolment.child_id, r.level.in_(levels), r.start_date <= target,
-                                 sa.or_(r.end_date.is_(None), r.end_date >= target))
-    x, y = aliased(Enrolment), aliased(Enrolment)
-    moved = sa.exists().where(
-        x.child_id == Enrolment.child_id, x.exit_reason == ExitReason.moved_onward, x.end_date < target,
-        ~sa.exists().where(y.child_id == Enrolment.child_id, y.start_date > x.end_date, y.start_date <= target)
-        .correlate(Enrolment, x))
+    columns = []
+    for horizon in HORIZONS:
+        due = sql.add_days(Enrolment.start_date, horizon) <= sql.lit(p.as_of)
+        target = sql.in_school_year_or_before(sql.add_days(Enrolment.start_date, horizon))
+        r = aliased(Enrolment)
+        retained = sa.exists().where(r.child_id == Enrolment.child_id, r.level.in_(levels), r.start_date <= target,
+                                     sa.or_(r.end_date.is_(None), r.end_date >= target))
+        x, y = aliased(Enrolment), aliased(Enrolment)
+        moved = sa.exists().where(
+            x.child_id == Enrolment.child_id, x.exit_reason == ExitReason.moved_onward, x.end_date < target,
+            ~sa.exists().where(y.child_id == Enrolment.child_id, y.start_date > x.end_date, y.start_date <= target)
+            .correlate(Enrolment, x))
+        # The subqueries run only for enrolments whose horizon has passed (CASE is evaluated in order).
+        columns += [sa.case((due, 1), else_=0).label(f"n{horizon}"),
+                    sa.case((sa.not_(due), 0), (retained, 1), else_=0).label(f"kept{horizon}"),
+                    sa.case((sa.not_(due), 0), (retained, 0), (moved, 1), else_=0).label(f"moved{horizon}")]
     dims = _dims(p, Enrolment.start_date)
-    cohort = (sa.select(*dims, sa.case((retained, 1), else_=0).label("retained"),
-                        sa.case((sa.and_(~retained, moved), 1), else_=0).label("moved"))
-              .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id)
-              .join(School, School.id == Enrolment.school_id)
+    cohort = (_with_child(sa.select(*dims, *columns).select_from(Enrolment), p)
               .where(Enrolment.level == level, Enrolment.start_date.between(p.frm, p.to), first_at_level,
-                     sql.add_days(Enrolment.start_date, horizon) <= sql.lit(p.as_of)))
+                     sql.add_days(Enrolment.start_date, min(HORIZONS)) <= sql.lit(p.as_of)))
     cohort = _scoped(cohort, p).subquery("cohort")
     keys = [cohort.c[k] for k in _keys(p)]
-    q = (sa.select(*keys, sa.func.count(), sa.func.sum(cohort.c.retained), sa.func.sum(cohort.c.moved))
-         .group_by(*keys))
-    name = f"retention_{level.value}_{horizon}d"
+    sums = [sa.func.sum(cohort.c[f"{what}{h}"]) for h in HORIZONS for what in ("n", "kept", "moved")]
     out = []
-    for row in db.session.execute(q):
-        n, kept, moved_on = row[-3], row[-2] or 0, row[-1] or 0
-        out.append((name, row[:-3], kept, n - moved_on, {"cohort": n, "retained": kept, "moved_onward": moved_on,
-                                                          "dropped_out": n - kept - moved_on}))
+    for row in db.session.execute(sa.select(*keys, *sums).group_by(*keys)):
+        dims_ = row[:len(keys)]
+        for i, horizon in enumerate(HORIZONS):
+            n, kept, moved_on = (_number(v) or 0 for v in row[len(keys) + 3 * i:len(keys) + 3 * i + 3])
+            if not n:  # nobody in this group has reached the horizon yet
+                continue
+            out.append((f"retention_{level.value}_{horizon}d", dims_, kept, n - moved_on,
+                        {"cohort": n, "retained": kept, "moved_onward": moved_on,
+                         "dropped_out": n - kept - moved_on}))
     return out
 
 
@@ -257,8 +296,8 @@ def transition(p: Params) -> list[tuple]:
     started = sa.exists().where(s.child_id == Enrolment.child_id, s.level == Level.secondary,
                                 s.start_date > Enrolment.end_date, s.start_date <= sql.add_days(Enrolment.end_date, 180))
     dims = _dims(p, Enrolment.end_date)
-    q = (sa.select(*dims, sa.func.sum(sa.case((started, 1), else_=0)), sa.func.count())
-         .select_from(Enrolment).join(Child, Child.id == Enrolment.child_id).join(School, School.id == Enrolment.school_id)
+    q = (_with_child(sa.select(*dims, sa.func.sum(sa.case((started, 1), else_=0)), sa.func.count())
+                     .select_from(Enrolment), p)
          .where(Enrolment.level == Level.primary, Enrolment.grade == 8, Enrolment.exit_reason == ExitReason.completed,
                 Enrolment.end_date.between(p.frm, p.to)).group_by(*dims))
     return [("transition_primary_secondary", row[:-2], row[-2], row[-1]) for row in db.session.execute(_scoped(q, p))]
@@ -295,9 +334,8 @@ def _gpi(female, male):
 
 
 def compute(p: Params) -> list[dict]:
-    raw = [*enrolled(p), *new_enrolments(p), *exits(p), *attendance_rate(p), *register_completeness(p),
-           *chronic_absence_rate(p), *(r for lv in Level for h in HORIZONS for r in retention(p, lv, h)),
-           *transition(p), *out_of_school(p)]
+    raw = [*enrolled(p), *new_enrolments(p), *exits(p), *attendance(p),
+           *(r for lv in Level for r in retention(p, lv)), *transition(p), *out_of_school(p)]
     keys = _keys(p)
     sex_at = keys.index("sex")
     # Sum over sex into the requested breakdown; keep by-sex values for the parity indices.

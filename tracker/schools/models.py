@@ -72,6 +72,7 @@ class NonSchoolDay(db.Model):
         sa.Index("uq_non_school_day_all", "year_id", "date", unique=True, sqlite_where=sa.text("school_id IS NULL"),
                  postgresql_where=sa.text("school_id IS NULL")),
         sa.UniqueConstraint("year_id", "date", "school_id", name="uq_non_school_day_school"),
+        sa.Index("ix_non_school_day_school_date", "school_id", "date"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     year_id: Mapped[int] = mapped_column(sa.ForeignKey("academic_year.id", ondelete="CASCADE"))
