@@ -33,5 +33,9 @@ MAX_CONTENT_LENGTH = 5 * 1024 * 1024
 
 DEMO_PASSWORD = "refugee-education-demo"
 
-# Small-cell suppression threshold for aggregates shown to partners.
+# Small-cell suppression threshold for aggregates shown to partners (and in reports prepared for sharing).
 SUPPRESSION_K = 5
+# The breakdowns partners may ask for, and how many of them at once. Country and centre are left
+# out on purpose: with UASC status they single out a handful of children.
+REPORT_PARTNER_DIMENSIONS = ["sex", "uasc", "age_band", "level", "municipality"]
+REPORT_PARTNER_MAX_DIMENSIONS = 2

@@ -143,3 +143,27 @@ def register_risk_rules():
         def register_risk_rules():
             return [NoShowAfterEnrolment]
     """
+
+
+@hookspec
+def report_sections():
+    """Sections of the retention and attendance report (the page, the PDF, the CSV and the XLSX).
+
+    :return: a list of :class:`tracker.reports.data.Section`: ``slug`` (unique), ``title``
+        (translated), ``order`` (lower first; the built-in sections use 10-90), ``template`` (a
+        Jinja template rendered in the page and the PDF with ``report``, ``section`` and the
+        section's context), ``context(report)`` (a dict for the template), ``rows(report)`` (tidy
+        rows for the files: dicts with ``indicator``, dimension keys, ``numerator``,
+        ``denominator``, ``value`` and ``suppressed``) and ``breakdowns`` (the tables it reads
+        with ``report.table(*dims)``, loaded up front). Read numbers only through
+        ``report.table`` / ``report.row``: they carry small-cell suppression for partners.
+        Anything else is refused, naming the plugin.
+
+    Example::
+
+        @hookimpl
+        def report_sections():
+            return [Section(slug="girls", title=_("Girls"), order=50, template="girls/section.html",
+                            breakdowns=(("sex",),),
+                            context=lambda report: {"row": report.row("enrolled", sex="female")})]
+    """

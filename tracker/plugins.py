@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = [
     "tracker.indicators.default_indicators",
     "tracker.flags.default_rules",
     "tracker.flags.default_flags",
+    "tracker.reports.default_sections",
     "tracker.demo.default_demo",
     "tracker.default_commands",
 ]

@@ -1,7 +1,8 @@
 """Every indicator as SQL aggregations, returned as tidy rows.
 
 A row: ``{"indicator": name, <one key per dimension>, "numerator", "denominator", "value"}``
-(retention rows also carry ``cohort``, ``retained``, ``moved_onward`` and ``dropped_out``).
+(retention rows also carry ``cohort``, ``retained``, ``moved_onward`` and ``dropped_out``; attendance
+rate and register completeness rows carry ``children``, the number of children their days come from).
 Numerators and denominators are additive, so each indicator is computed once broken down by
 sex as well, and the requested breakdown is the sum over sex; the gender parity indices come
 from the same numbers. Definitions: docs/indicators.md.
@@ -235,15 +236,57 @@ def attendance(p: Params) -> list[tuple]:
     chronic = sa.and_(counted, per_child.c.absent * 1.0 >= per_child.c.recorded * CHRONIC_SHARE)
     q = (sa.select(*keys, sa.func.sum(per_child.c.attended), sa.func.sum(per_child.c.recorded),
                    sa.func.sum(per_child.c.days), sa.func.sum(sa.case((chronic, 1), else_=0)),
-                   sa.func.sum(sa.case((counted, 1), else_=0)))
+                   sa.func.sum(sa.case((counted, 1), else_=0)),
+                   sa.func.sum(sa.case((per_child.c.recorded > 0, 1), else_=0)), sa.func.count())
          .group_by(*keys))
     out = []
     for row in db.session.execute(q):
-        dims_, (attended, recorded, days, chronic_n, counted_n) = row[:-5], row[-5:]
-        out.append(("register_completeness", dims_, recorded, days))
+        dims_, (attended, recorded, days, chronic_n, counted_n, recorded_n, enrolled_n) = row[:-7], row[-7:]
+        # "children": how many children the day counts come from (for disclosure control).
+        out.append(("register_completeness", dims_, recorded, days, {"children": enrolled_n}))
         if recorded:  # groups with no recorded day have no attendance rate or chronic absence
-            out.append(("attendance_rate", dims_, attended, recorded))
+            out.append(("attendance_rate", dims_, attended, recorded, {"children": recorded_n}))
             out.append(("chronic_absence_rate", dims_, chronic_n, counted_n))
+    return out
+
+
+def attendance_by_month(p: Params) -> list[dict]:
+    """The attendance rate of each calendar month of [frm, until] (in scope), with its children count.
+
+    Rows: {"month": "YYYY-MM", "numerator" (attended days), "denominator" (recorded days), "value",
+    "children"}; summed over the months they give the period's attendance rate exactly.
+    """
+    until = p.until
+    if until < p.frm:
+        return []
+    attended_raw = sa.case((AttendanceRecord.status.in_([AttendanceStatus.present, AttendanceStatus.late]), 1), else_=0)
+    parts = [sa.select(AttendanceMonth.enrolment_id.label("enrolment_id"), AttendanceMonth.month.label("month"),
+                       AttendanceMonth.recorded.label("recorded"),
+                       (AttendanceMonth.present + AttendanceMonth.late).label("attended"))
+             .where(AttendanceMonth.month.between(p.frm.replace(day=1), until.replace(day=1)))]
+    for lo, hi in [(p.frm.replace(day=1), p.frm - dt.timedelta(days=1)), (until + dt.timedelta(days=1), _month_end(until))]:
+        if lo <= hi:
+            parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"),
+                                   sql.lit(lo.replace(day=1)).label("month"), sa.literal(-1).label("recorded"),
+                                   (-attended_raw).label("attended"))
+                         .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
+                         .where(AttendanceRecord.date.between(lo, hi), sql.covering(AttendanceRecord.date),
+                                ~summary.day_off(Enrolment.school_id, AttendanceRecord.date)))
+    facts = sa.union_all(*parts).subquery("facts") if len(parts) > 1 else parts[0].subquery("facts")
+    per_enrolment = (sa.select(facts.c.enrolment_id, facts.c.month, sa.func.sum(facts.c.recorded).label("recorded"),
+                               sa.func.sum(facts.c.attended).label("attended"))
+                     .group_by(facts.c.enrolment_id, facts.c.month)
+                     .having(sa.func.sum(facts.c.recorded) != 0).subquery("per_enrolment"))
+    q = (sa.select(per_enrolment.c.month, sa.func.sum(per_enrolment.c.attended), sa.func.sum(per_enrolment.c.recorded),
+                   sa.func.count(sa.distinct(Enrolment.child_id)))
+         .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
+         .group_by(per_enrolment.c.month).order_by(per_enrolment.c.month))
+    out = []
+    for month, attended, recorded, children in db.session.execute(_scoped(q, p)):
+        month = month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month))
+        attended, recorded = _number(attended), _number(recorded)
+        out.append({"month": month.strftime("%Y-%m"), "numerator": attended, "denominator": recorded,
+                    "value": attended / recorded if recorded else None, "children": children})
     return out
 
 
@@ -333,12 +376,29 @@ def _gpi(female, male):
     return 2 - (male / female) if female else None
 
 
-def compute(p: Params) -> list[dict]:
-    raw = [*enrolled(p), *new_enrolments(p), *exits(p), *attendance(p),
-           *(r for lv in Level for r in retention(p, lv)), *transition(p), *out_of_school(p)]
-    keys = _keys(p)
-    sex_at = keys.index("sex")
-    # Sum over sex into the requested breakdown; keep by-sex values for the parity indices.
+EXTRA_KEYS = ("cohort", "retained", "moved_onward", "dropped_out", "children")
+
+
+def raw_rows(p: Params) -> list[tuple]:
+    """Every indicator's SQL answer: (name, dims in the order of keys(p), numerator, denominator[, extra])."""
+    return [*enrolled(p), *new_enrolments(p), *exits(p), *attendance(p),
+            *(r for lv in Level for r in retention(p, lv)), *transition(p), *out_of_school(p)]
+
+
+def keys(p: Params) -> list[str]:
+    """The dimensions of raw_rows(p): the requested ones, with sex always among them."""
+    return _keys(p)
+
+
+def assemble(raw: list[tuple], raw_keys: list[str], by: list[str]) -> list[dict]:
+    """Tidy rows for the breakdown ``by`` (a subset of raw_keys) by summing the raw rows over the other keys.
+
+    Exact when the dimensions summed over are the child's own (sex, uasc, age_band, country, centre):
+    each child has one value of each on the reference date.
+    """
+    at = {k: i for i, k in enumerate(raw_keys)}
+    sex_at = at["sex"]
+    rest_keys = [k for k in by if k != "sex"]
     grouped: dict[tuple, dict] = {}
     by_sex: dict[tuple, dict[str, tuple]] = defaultdict(dict)
     for item in raw:
@@ -346,36 +406,56 @@ def compute(p: Params) -> list[dict]:
         num, den = _number(item[2]), _number(item[3])
         extra = {k: _number(v) for k, v in (item[4] if len(item) > 4 else {}).items()}
         dims = tuple(_value(d) for d in dims)
-        rest = tuple(d for i, d in enumerate(dims) if i != sex_at)
-        target = dims if "sex" in p.by else rest
+        target = tuple(dims[at[k]] for k in by)
+        rest = tuple(dims[at[k]] for k in rest_keys)
         row = grouped.setdefault((name, target), {"num": 0, "den": None if den is None else 0, "extra": defaultdict(int)})
         row["num"] += num or 0
         if den is not None:
             row["den"] = (row["den"] or 0) + den
         for k, v in extra.items():
-            row["extra"][k] += v
+            row["extra"][k] += v or 0
         if name in RATES:
             f, m = by_sex[(name, rest)].get(dims[sex_at], (0, 0))
             by_sex[(name, rest)][dims[sex_at]] = (f + (num or 0), m + (den or 0))
     rows = []
     for (name, dims), agg in sorted(grouped.items(), key=lambda kv: (INDICATORS.index(kv[0][0]),
                                                                      [str(d) for d in kv[0][1]])):
-        row = {"indicator": name, **dict(zip(p.by, dims))}
+        row = {"indicator": name, **dict(zip(by, dims))}
         num, den = agg["num"], agg["den"]
         row.update(numerator=num, denominator=den,
                    value=num if den is None and name not in RATES else (num / den if den else None))
-        if agg["extra"]:
-            row.update({k: agg["extra"][k] for k in ("cohort", "retained", "moved_onward", "dropped_out")})
+        row.update({k: agg["extra"][k] for k in EXTRA_KEYS if k in agg["extra"]})
         rows.append(row)
     for (name, rest), sexes in sorted(by_sex.items(), key=lambda kv: (INDICATORS.index(kv[0][0]),
                                                                       [str(d) for d in kv[0][1]])):
         rates = {s: (n / d if d else None) for s, (n, d) in sexes.items()}
         f, m = rates.get("female"), rates.get("male")
-        other = [k for k in p.by if k != "sex"]
-        row = {"indicator": f"gpi_{name}", **dict(zip(other, rest))}
-        if "sex" in p.by:
-            row["sex"] = None
-        row.update(numerator=f, denominator=m, value=_gpi(f, m))
-        rows.append({"indicator": row["indicator"], **{k: row.get(k) for k in p.by},
-                     "numerator": f, "denominator": m, "value": row["value"]})
+        dims = dict(zip(rest_keys, rest))
+        rows.append({"indicator": f"gpi_{name}", **{k: dims.get(k) for k in by},
+                     "numerator": f, "denominator": m, "value": _gpi(f, m)})
     return rows
+
+
+def compute(p: Params) -> list[dict]:
+    return assemble(raw_rows(p), _keys(p), p.by)
+
+
+def compute_many(p: Params, breakdowns: list[list[str]]) -> dict[tuple[str, ...], list[dict]]:
+    """compute() for several breakdowns of the same period, sharing the queries.
+
+    Breakdowns that differ only in the child's own dimensions come from one set of queries,
+    summed up; each set of enrolment dimensions (level, school, municipality) gets its own.
+    """
+    from tracker.indicators.dimensions import ENROLMENT_DIMENSIONS
+
+    families: dict[frozenset, list[list[str]]] = defaultdict(list)
+    for by in breakdowns:
+        families[frozenset(d for d in by if d in ENROLMENT_DIMENSIONS)].append(list(by))
+    out: dict[tuple[str, ...], list[dict]] = {}
+    for enrolment_dims, members in families.items():
+        fine = sorted(enrolment_dims) + sorted({d for by in members for d in by if d not in ENROLMENT_DIMENSIONS})
+        q = Params(frm=p.frm, to=p.to, as_of=p.as_of, by=fine, school_ids=p.school_ids)
+        raw = raw_rows(q)
+        for by in members:
+            out[tuple(by)] = assemble(raw, _keys(q), by)
+    return out

@@ -1,0 +1,1 @@
+"""Partner reports: the retention and attendance report as a page, CSV, XLSX, PDF and API, with small cells suppressed."""

@@ -1,0 +1,64 @@
+"""``tracker report``: the report's files from the command line."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
+
+
+@click.command("report")
+@click.option("--from", "frm", required=True, callback=_date, help="First day of the period (ISO date).")
+@click.option("--to", "to", required=True, callback=_date, help="Last day of the period (ISO date).")
+@click.option("--as-of", "as_of", callback=_date, help="Stocks and horizons as of this date (default: --to).")
+@click.option("--school", "schools", multiple=True, metavar="CODE", help="Only this school (repeatable).")
+@click.option("--municipality", help="Only the schools of this municipality.")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv", "xlsx", "pdf"]), required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="File to write ('-' for standard output).")
+@click.option("--sharing", is_flag=True, help="Prepare for sharing: hide small numbers as partners see them.")
+@click.option("--as", "as_email", metavar="EMAIL", help="Report as this user, within their scope (default: every "
+                                                        "school, exact figures).")
+@with_appcontext
+def report_command(frm, to, as_of, schools, municipality, fmt, out, sharing, as_email):
+    """Write the retention and attendance report for a period as HTML, CSV, XLSX or PDF."""
+    import sqlalchemy as sa
+
+    from tracker.auth.models import User
+    from tracker.extensions import db
+    from tracker.reports import data, exports
+
+    user = None
+    if as_email:
+        user = db.session.scalar(sa.select(User).where(User.email == as_email.strip().lower()))
+        if user is None or not user.active:
+            raise click.BadParameter(f"no active user {as_email!r}", param_hint="--as")
+    steps = ["indicators", "sections", "render", "write"]
+    try:
+        with click.progressbar(length=len(steps), label="Building the report", file=sys.stderr,
+                               show_pos=True) as bar:
+            report = data.build_report(user, frm=frm, to=to, as_of=as_of, school_codes=list(schools),
+                                       municipality=municipality, sharing=sharing)
+            bar.update(2)
+            body, _mimetype, _name = exports.render(fmt, report)
+            bar.update(1)
+            if out == "-":
+                sys.stdout.buffer.write(body)
+            else:
+                with open(out, "wb") as fh:
+                    fh.write(body)
+            bar.update(1)
+    except (data.ReportError, data.ReportForbidden) as exc:
+        raise click.ClickException(str(exc)) from None
+    if out != "-":
+        click.echo(f"wrote {out} ({len(body):,} bytes)", err=True)

@@ -1,0 +1,274 @@
+"""Default plugin: the built-in sections of the retention and attendance report, and its page."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from tracker import hookimpl
+from tracker.labels import label
+from tracker.reports.data import SECONDARY, SMALL, Report, Section
+from tracker.types import Role
+
+HORIZONS = (90, 180, 365)
+UASC = ("accompanied", "separated", "unaccompanied")
+SEXES = ("female", "male")
+LEVELS = ("primary", "secondary")
+AGE_BANDS = ("under_6", "6-10", "11-14", "15-17", "18+")
+
+# What each indicator is called in the report, and whether its value is a rate.
+NAMES = {
+    "enrolled": (_l("Enrolled"), False),
+    "new_enrolments": (_l("New enrolments"), False),
+    "attendance_rate": (_l("Attendance rate"), True),
+    "register_completeness": (_l("Register completeness"), True),
+    "chronic_absence_rate": (_l("Chronic absence"), True),
+    "out_of_school": (_l("Out of school (aged 7-17, in a centre)"), True),
+    "transition_primary_secondary": (_l("Primary to secondary transition"), True),
+    **{f"retention_{lv}_{h}d": (_l("Retention at %(h)d days", h=h), True) for lv in LEVELS for h in HORIZONS},
+    **{f"exits_{r}": (_l("Exits"), False) for r in
+       ("transferred", "moved_onward", "dropped_out", "completed", "returned_to_origin", "other")},
+}
+HEADLINE = ["enrolled", "attendance_rate", "chronic_absence_rate", "retention_secondary_90d",
+            "retention_secondary_180d", "retention_secondary_365d", "out_of_school"]
+BREAKDOWN_COLUMNS = ["enrolled", "attendance_rate", "chronic_absence_rate", "retention_primary_180d",
+                     "retention_secondary_180d"]
+SECONDARY_COLUMNS = ["enrolled", "attendance_rate", "chronic_absence_rate", "retention_secondary_90d",
+                     "retention_secondary_180d", "retention_secondary_365d"]
+
+
+def indicator_name(name: str) -> str:
+    text, _rate = NAMES.get(name, (name, False))
+    if name.startswith("retention_"):
+        level = name.split("_")[1]
+        return f"{text} ({label(level).lower()})"
+    if name.startswith("exits_"):
+        return label(name[len("exits_"):])
+    return str(text)
+
+
+def dim_value(dim: str, value) -> str:
+    if value is None:
+        return "—"
+    if dim == "age_band":
+        return _("under 6") if value == "under_6" else str(value)
+    if dim == "month":
+        return str(value)
+    return label(value)
+
+
+def dim_title(dim: str) -> str:
+    return {"sex": _("Sex"), "uasc": _("UASC status"), "level": _("Level"), "age_band": _("Age band"),
+            "municipality": _("Municipality"), "school": _("School"), "country": _("Country"),
+            "centre": _("Centre"), "month": _("Month")}.get(dim, dim)
+
+
+def _grid(report: Report, dim: str, values, columns: list[str], **fixed) -> dict:
+    """A table: one line per value of ``dim`` (plus the total), one column per indicator."""
+    lines = []
+    for value in values:
+        cells = [report.row(name, **{dim: value}, **fixed) for name in columns]
+        if any(c is not None for c in cells):
+            lines.append({"label": dim_value(dim, value), "cells": cells})
+    total = [report.row(name, **fixed) for name in columns]
+    return {"dim": dim, "title": dim_title(dim), "columns": [indicator_name(c) for c in columns],
+            "names": columns, "lines": lines, "total": total}
+
+
+def _rows_of(report: Report, by: tuple[str, ...], names: list[str] | None = None, section: str = "") -> list[dict]:
+    out = []
+    for row in report.table(*by):
+        if names is None or row["indicator"] in names:
+            out.append({"section": section, "breakdown": ",".join(by), **row})
+    return out
+
+
+# --- the sections ------------------------------------------------------------------------------------
+
+def headline_context(report: Report) -> dict:
+    return {"items": [{"name": n, "label": indicator_name(n), "rate": NAMES[n][1], "row": report.row(n)}
+                      for n in HEADLINE]}
+
+
+def uasc_girls_context(report: Report) -> dict:
+    from tracker.reports.charts import bar_chart
+
+    grid = []
+    for sex in SEXES:
+        for status in UASC:
+            cells = [report.row(n, level="secondary", sex=sex, uasc=status) for n in SECONDARY_COLUMNS]
+            if any(c is not None for c in cells):
+                grid.append({"label": f"{label(sex)} · {label(status)}", "cells": cells})
+    by_sex = [{"label": label(sex), "cells": [report.row(n, level="secondary", sex=sex) for n in SECONDARY_COLUMNS]}
+              for sex in SEXES]
+    by_uasc = [{"label": label(s), "cells": [report.row(n, level="secondary", uasc=s) for n in SECONDARY_COLUMNS]}
+               for s in UASC]
+    charts = []
+    for level in LEVELS:
+        name = f"retention_{level}_180d"
+        series = [(_("Girls") if sex == "female" else _("Boys"),
+                   [_value(report.row(name, level=level, sex=sex, uasc=s)) for s in UASC]) for sex in SEXES]
+        charts.append(bar_chart(_("Retention at 180 days, %(level)s school, by sex and UASC status",
+                                  level=label(level).lower()),
+                                [label(s) for s in UASC], series, percent=True, empty_text=_("No data")))
+    return {"columns": [indicator_name(c) for c in SECONDARY_COLUMNS], "names": SECONDARY_COLUMNS,
+            "grid": grid, "by_sex": by_sex, "by_uasc": by_uasc,
+            "total": [report.row(n, level="secondary") for n in SECONDARY_COLUMNS], "charts": charts}
+
+
+def uasc_girls_rows(report: Report) -> list[dict]:
+    names = set(SECONDARY_COLUMNS) | {f"retention_primary_{h}d" for h in HORIZONS}
+    return [r for by in (("level", "sex"), ("level", "uasc"), ("level", "sex", "uasc"))
+            for r in _rows_of(report, by, sorted(names), "uasc_girls")]
+
+
+def breakdowns_context(report: Report) -> dict:
+    tables = [_grid(report, "sex", SEXES, BREAKDOWN_COLUMNS), _grid(report, "uasc", UASC, BREAKDOWN_COLUMNS),
+              _grid(report, "level", LEVELS, BREAKDOWN_COLUMNS), _grid(report, "age_band", AGE_BANDS, BREAKDOWN_COLUMNS)]
+    parity = [{"label": indicator_name(n), "row": report.row(f"gpi_{n}")}
+              for n in ("attendance_rate", "chronic_absence_rate", "retention_primary_180d", "retention_secondary_180d",
+                        "out_of_school")]
+    return {"tables": tables, "parity": parity}
+
+
+def breakdowns_rows(report: Report) -> list[dict]:
+    return [r for by in ((), ("sex",), ("uasc",), ("level",), ("age_band",)) for r in _rows_of(report, by, None, "breakdowns")]
+
+
+EXIT_ORDER = ["moved_onward", "dropped_out", "transferred", "returned_to_origin", "completed", "other"]
+
+
+def exits_context(report: Report) -> dict:
+    from tracker.reports.charts import hbar_chart
+
+    items = [{"reason": r, "label": label(r), "row": report.row(f"exits_{r}")} for r in EXIT_ORDER]
+    chart = hbar_chart(_("Exits by reason"), [(i["label"], _value(i["row"], count=True)) for i in items],
+                       percent=False, empty_text=_("No exits in this period"))
+    return {"items": items, "chart": chart,
+            "moved": items[0], "dropped": items[1], "others": items[2:]}
+
+
+def exits_rows(report: Report) -> list[dict]:
+    return _rows_of(report, (), [f"exits_{r}" for r in EXIT_ORDER], "exits")
+
+
+def months_of(report: Report) -> list[dict]:
+    """Attendance by month, with the same disclosure control as the rest of the report."""
+    def make():
+        import importlib
+
+        from tracker.reports.suppression import suppress
+
+        compute = importlib.import_module("tracker.indicators.compute")
+        months = compute.attendance_by_month(report.params)
+        for m in months:
+            m["indicator"] = "attendance_rate"
+            m["suppressed"] = None
+        if report.k is not None and months:
+            total = report.row("attendance_rate")
+            cells = {(None,): [int((total or {}).get("children") or 0)] if total and not total.get("suppressed")
+                     else [0]}
+            cells.update({(m["month"],): [int(m["children"] or 0)] for m in months})
+            status = suppress(cells, report.k)
+            for m in months:
+                m["suppressed"] = status[(m["month"],)]
+                if m["suppressed"]:
+                    for key in ("numerator", "denominator", "value", "children"):
+                        m[key] = None
+        return months
+    return report.cached("months", make)
+
+
+def months_context(report: Report) -> dict:
+    from tracker.reports.charts import month_chart
+
+    months = months_of(report)
+    chart = month_chart(_("Attendance rate by month"), [m["month"] for m in months],
+                        [_value(m) for m in months], percent=True, empty_text=_("No registers in this period"))
+    return {"months": months, "chart": chart}
+
+
+def months_rows(report: Report) -> list[dict]:
+    return [{"section": "attendance_by_month", "breakdown": "month", **m} for m in months_of(report)]
+
+
+def definitions_context(report: Report) -> dict:
+    return {"items": [
+        (_("Enrolled"), _("Children with an enrolment covering the as-of date (start on or before it, no end or an "
+                          "end on or after it).")),
+        (_("Attendance rate"), _("Days attended (present or late) divided by days recorded in the registers, on school "
+                                 "days while enrolled, within the period.")),
+        (_("Register completeness"), _("Days recorded in the registers divided by the school days the children were "
+                                       "enrolled, within the period.")),
+        (_("Chronic absence"), _("Children absent on at least 10% of their recorded days, among children with at "
+                                 "least 10 recorded days in the period.")),
+        (_("Retention at 90, 180 and 365 days"), _(
+            "Of the children whose first enrolment at a level started in the period (and at least that many days "
+            "before the as-of date), the share still enrolled at that level or higher, in any school, that many "
+            "days later (moved back to the end of the school year when it falls in the summer). Children who moved "
+            "onward (left Serbia) before then are left out of the denominator and shown apart.")),
+        (_("Primary to secondary transition"), _(
+            "Of the children who completed grade 8 of primary school in the period, the share who started secondary "
+            "school within 180 days.")),
+        (_("Out of school"), _("Children aged 7 to 17 on the as-of date, living in a centre for at least 30 days, "
+                               "with no open enrolment.")),
+        (_("Exits"), _("Enrolments that ended in the period, by reason. Moved onward is shown apart from dropped out: "
+                       "a child who leaves Serbia has not dropped out.")),
+        (_("Gender parity index"), _("The girls' rate divided by the boys' rate; when that is above 1, 2 minus the "
+                                     "boys' rate divided by the girls' rate (the adjusted index, between 0 and 2).")),
+        (_("Small numbers"), _("In reports for partners, or prepared for sharing, a group of fewer than %(k)d "
+                               "children is shown as \"<%(k)d\" and its rates are withheld; other cells marked "
+                               "\"x\" are withheld so that a small group cannot be worked out from the totals.",
+                               k=report.k or 5)),
+    ]}
+
+
+def _value(row: dict | None, count: bool = False):
+    if row is None or row.get("suppressed"):
+        return None
+    return row.get("numerator") if count else row.get("value")
+
+
+@hookimpl
+def report_sections():
+    return [
+        Section(slug="headline", title=_("Headline figures"), order=10, template="reports/sections/headline.html",
+                breakdowns=((),), context=headline_context,
+                rows=lambda report: _rows_of(report, (), HEADLINE, "headline")),
+        Section(slug="uasc_girls", title=_("UASC and girls in secondary school"), order=15,
+                template="reports/sections/uasc_girls.html",
+                breakdowns=(("level", "sex", "uasc"),), context=uasc_girls_context, rows=uasc_girls_rows),
+        Section(slug="breakdowns", title=_("By sex, UASC status, level and age band"), order=20,
+                template="reports/sections/breakdowns.html",
+                breakdowns=(("sex",), ("uasc",), ("level",), ("age_band",)), context=breakdowns_context,
+                rows=breakdowns_rows),
+        Section(slug="exits", title=_("Exits by reason"), order=30, template="reports/sections/exits.html",
+                breakdowns=((),), context=exits_context, rows=exits_rows),
+        Section(slug="attendance_by_month", title=_("Attendance by month"), order=40,
+                template="reports/sections/months.html", context=months_context, rows=months_rows),
+        Section(slug="definitions", title=_("Definitions"), order=90, template="reports/sections/definitions.html",
+                context=definitions_context),
+    ]
+
+
+@hookimpl
+def register_blueprints(app):
+    from tracker.reports.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def menu_items(user):
+    if user.role in (Role.admin, Role.liaison, Role.partner):
+        return [{"endpoint": "reports.index", "label": _("Reports"), "order": 5}]
+    return []
+
+
+@hookimpl
+def register_commands(cli):
+    from tracker.reports.cli import report_command
+
+    return [report_command]
+
+
+__all__ = ["SMALL", "SECONDARY"]
