@@ -250,3 +250,38 @@ def test_a_risk_rule_that_is_not_a_rule_is_refused_by_name(database_url, tmp_pat
         from tracker.flags.rules import load_rules
 
         load_rules()
+
+
+def test_hook_report_sections(app, world, tmp_path):
+    """A plugin's section shows in the page, the PDF and the CSV, after the built-in ones it is ordered among."""
+    import csv
+    import io
+    import subprocess
+
+    from tracker.reports import data, exports
+    from tracker.reports.sections import collect_sections
+
+    slugs = [s.slug for s in collect_sections()]
+    assert slugs.index("kitchen_sink") == slugs.index("attendance_by_month") + 1  # order 50: after 40, before 90
+    with app.test_request_context():
+        today = dt.date.today()
+        report = data.build_report(world.admin, frm=today - dt.timedelta(days=60), to=today)
+        html = exports.to_html(report)
+        assert "Kitchen sink section" in html and "Girls enrolled: 1" in html
+        pdf = tmp_path / "r.pdf"
+        pdf.write_bytes(exports.to_pdf(report))
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "Kitchen sink section" in text
+        rows = list(csv.DictReader(io.StringIO(exports.to_csv(report).decode("utf-8-sig"))))
+        assert [r["numerator"] for r in rows if r["section"] == "kitchen_sink" and r["sex"] == "female"] == ["1"]
+
+
+def test_a_report_section_that_is_not_a_section_is_refused_by_name(database_url, tmp_path, monkeypatch):
+    mod = tmp_path / "bad_sections.py"
+    mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef report_sections():\n    return [{'slug': 'x'}]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = create_app(base_config(database_url, PLUGINS=["bad_sections"]))
+    with app.app_context(), pytest.raises(PluginError, match="bad_sections.*Section objects"):
+        from tracker.reports.sections import collect_sections
+
+        collect_sections()

@@ -7,7 +7,7 @@ from tracker import hookimpl
 
 CALLS: list[tuple] = []
 
-bp = Blueprint("kitchen_sink", __name__, url_prefix="/kitchen-sink")
+bp = Blueprint("kitchen_sink", __name__, url_prefix="/kitchen-sink", template_folder="templates")
 
 
 @bp.route("/")
@@ -87,3 +87,18 @@ def register_risk_rules():
             return f"kitchen sink flag as of {evidence['as_of']}"
 
     return [EveryGirl]
+
+
+@hookimpl
+def report_sections():
+    from tracker.reports.data import Section
+
+    def context(report):
+        row = report.row("enrolled", sex="female")
+        return {"girls": "<5" if row is None or row["suppressed"] else row["numerator"]}
+
+    def rows(report):
+        return [r for r in report.table("sex") if r["indicator"] == "enrolled"]
+
+    return [Section(slug="kitchen_sink", title="Kitchen sink section", order=50, template="kitchen_sink/section.html",
+                    breakdowns=(("sex",),), context=context, rows=rows)]
