@@ -337,3 +337,36 @@ def test_orthodox_easter_and_holidays_moved_from_sunday():
     assert {dt.date(2027, 5, 3), dt.date(2027, 5, 4)} <= set(second)
     assert dt.date(2026, 1, 19) not in first and dt.date(2026, 1, 16) in first  # winter break to mid-January
     assert all(d.weekday() < 5 for d in [*first, *second])
+
+
+def test_the_report_for_the_demo_data_opens_and_downloads_in_every_format(demo, tmp_path):
+    """As the partner: the page, then CSV, XLSX and PDF; the PDF's headline figures are the page's."""
+    import csv
+    import io
+    import re
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    client = current_app.test_client()
+    r = client.post("/login", data={"email": "partner@demo.tracker", "password": current_app.config["DEMO_PASSWORD"]})
+    assert r.status_code in (302, 303)
+    page = client.get("/reports/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    headline = html.split('id="section-headline"', 1)[1].split("</section>", 1)[0]
+    figures = re.findall(r"<dd>([^<]+)</dd>", headline)
+    assert figures and figures[0].strip().isdigit()  # enrolled, published
+    query = page.request.query_string.decode()
+    files = {fmt: client.get(f"/reports/report.{fmt}" + (f"?{query}" if query else "")) for fmt in ("csv", "xlsx", "pdf")}
+    assert all(f.status_code == 200 for f in files.values())
+    rows = list(csv.DictReader(io.StringIO(files["csv"].get_data(as_text=True).lstrip("\ufeff"))))
+    assert any(r["section"] == "headline" and r["indicator"] == "enrolled" and r["numerator"] == figures[0].strip()
+               for r in rows)
+    assert "About" in load_workbook(io.BytesIO(files["xlsx"].data)).sheetnames
+    pdf = tmp_path / "demo.pdf"
+    pdf.write_bytes(files["pdf"].data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text_headline = text.split("Headline figures", 1)[1].split("UASC and girls", 1)[0]
+    for figure in figures:
+        assert figure.strip().replace("&lt;", "<") in text_headline, figure
