@@ -286,3 +286,18 @@ def test_the_same_cell_gets_the_same_answer_in_every_request(app, people):
         other = finer.row(r["indicator"], sex=r["sex"]) if r["sex"] is not None else None
         if other is not None:
             assert (other["suppressed"], other["numerator"]) == (r["suppressed"], r["numerator"]), r
+
+
+def test_pdf_renders_latin_cyrillic_and_arabic_place_names(app, people, pop, tmp_path):
+    pop.p1.name = "ОШ Вук Караџић"
+    pop.p2.name = "مدرسة الأمل"
+    pop.s1.name = "Gimnazija Šabac"
+    db.session.commit()
+    with app.test_request_context():
+        report = data.build_report(people["admin"], frm=FROM, to=TO, school_codes=["PR001", "PR002", "SE001"])
+        body = exports.to_pdf(report)
+    text = pdf_text(body, tmp_path)
+    assert "ОШ Вук Караџић" in text and "Gimnazija Šabac" in text
+    assert "مدرسة" in text  # (the lam-alef ligature of the second word comes back decomposed)
+    fonts = subprocess.run(["pdffonts", str(tmp_path / "report.pdf")], capture_output=True, text=True, check=True).stdout
+    assert "DejaVu-Sans" in fonts or "Noto" in fonts, fonts  # installed fonts with Arabic glyphs, embedded

@@ -157,24 +157,26 @@ def apply_suppression(tables: dict[tuple[str, ...], list[dict]], k: int) -> None
 
     order = [d for d in DIMENSIONS if any(d in by for by in tables)]
     cells: dict[str, dict[tuple, list[int]]] = {}
-    seen: dict[str, dict[str, set]] = {}
+    domain: dict[str, set] = {d: set() for d in order}
     for by, rows in tables.items():
         for row in rows:
             if not row["indicator"].startswith("gpi_"):
                 key = _key(row, by, order)
                 cells.setdefault(row["indicator"], {})[key] = counts_of(row)
                 for d, v in zip(order, key):
-                    if v is not None:
-                        seen.setdefault(row["indicator"], {}).setdefault(d, set()).add(v)
-    # A group with no row is a published zero, and zero is a small number: it takes part in the
-    # lines like any other small cell (else a cell equal to its total would give away its neighbour).
+                    if v is not None and v != NONE:
+                        domain[d].add(v)
+    # A group with no row is a zero, and zero is a small number: it is shown as "<k" and takes part
+    # in the lines like any other small cell (else a cell equal to its total would give its
+    # neighbour away). The groups are those of the request's breakdowns, as seen in any indicator.
+    zeros: dict[tuple[str, tuple], list[tuple]] = {}
     for name, table in cells.items():
-        values = seen.get(name, {})
         for by in tables:
-            if by and all(d in values for d in by):
-                for combo in itertools.product(*(sorted(values[d], key=repr) for d in by)):
-                    key = tuple(combo[by.index(d)] if d in by else None for d in order)
-                    table.setdefault(key, [0])
+            for combo in itertools.product(*(sorted(_values(name, d, domain), key=repr) for d in by)):
+                key = tuple(combo[by.index(d)] if d in by else None for d in order)
+                if key not in table:
+                    table[key] = [0]
+                    zeros.setdefault((name, by), []).append(combo)
     status = {name: suppress(c, k) for name, c in cells.items()}
     for by, rows in tables.items():
         for row in rows:
@@ -196,6 +198,30 @@ def apply_suppression(tables: dict[tuple[str, ...], list[dict]], k: int) -> None
                 for name in NUMBER_KEYS:
                     if name in row:
                         row[name] = None
+    for (name, by), combos in zeros.items():
+        extra = {k: None for k in RETENTION_COUNTS} if name.startswith("retention_") else (
+            {"children": None} if name in ("attendance_rate", "register_completeness") else {})
+        for combo in combos:
+            dims = {d: (None if v == NONE else v) for d, v in zip(by, combo)}
+            key = tuple(combo[by.index(d)] if d in by else None for d in order)
+            tables[by].append({"indicator": name, **dims, "numerator": None, "denominator": None, "value": None,
+                               **extra, "suppressed": status[name][key]})
+    for by, rows in tables.items():
+        rows.sort(key=lambda r: (r["indicator"].startswith("gpi_"),
+                                 indicators.INDICATORS.index(r["indicator"].removeprefix("gpi_")),
+                                 [str(r.get(d)) for d in by]))
+
+
+def _values(name: str, dim: str, domain: dict[str, set]) -> set:
+    """The groups an indicator can have along a dimension (a level only where it has one)."""
+    if dim == "level":
+        if name == "out_of_school":
+            return {NONE}
+        if name == "transition_primary_secondary":
+            return {"primary"}
+        if name.startswith("retention_"):
+            return {name.split("_")[1]}
+    return domain[dim]
 
 
 def sub_breakdowns(by: list[str]) -> list[tuple[str, ...]]:

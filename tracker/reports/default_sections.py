@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tracker import hookimpl
+from tracker.indicators.compute import CHRONIC_MIN_DAYS, CHRONIC_SHARE
 from tracker.labels import label
 from tracker.reports.data import SECONDARY, SMALL, Report, Section
 from tracker.types import Role
@@ -110,9 +111,14 @@ def uasc_girls_context(report: Report) -> dict:
         charts.append(bar_chart(_("Retention at 180 days, %(level)s school, by sex and UASC status",
                                   level=label(level).lower()),
                                 [label(s) for s in UASC], series, percent=True, empty_text=_("No data")))
+    # The charts' numbers as a table: one line per level and sex, one column per UASC status.
+    chart_table = [{"label": f"{label(level)} · {_('Girls') if sex == 'female' else _('Boys')}",
+                    "cells": [report.row(f"retention_{level}_180d", level=level, sex=sex, uasc=s) for s in UASC]}
+                   for level in LEVELS for sex in SEXES]
     return {"columns": [indicator_name(c) for c in SECONDARY_COLUMNS], "names": SECONDARY_COLUMNS,
             "grid": grid, "by_sex": by_sex, "by_uasc": by_uasc,
-            "total": [report.row(n, level="secondary") for n in SECONDARY_COLUMNS], "charts": charts}
+            "total": [report.row(n, level="secondary") for n in SECONDARY_COLUMNS], "charts": charts,
+            "chart_table": chart_table, "chart_columns": [label(s) for s in UASC]}
 
 
 def uasc_girls_rows(report: Report) -> list[dict]:
@@ -199,8 +205,9 @@ def definitions_context(report: Report) -> dict:
                                  "days while enrolled, within the period.")),
         (_("Register completeness"), _("Days recorded in the registers divided by the school days the children were "
                                        "enrolled, within the period.")),
-        (_("Chronic absence"), _("Children absent on at least 10% of their recorded days, among children with at "
-                                 "least 10 recorded days in the period.")),
+        (_("Chronic absence"), _("Children absent on at least %(pct)d%% of their recorded days, among children with "
+                                 "at least %(days)d recorded days in the period.", pct=round(CHRONIC_SHARE * 100),
+                                 days=CHRONIC_MIN_DAYS)),
         (_("Retention at 90, 180 and 365 days"), _(
             "Of the children whose first enrolment at a level started in the period (and at least that many days "
             "before the as-of date), the share still enrolled at that level or higher, in any school, that many "
