@@ -7,6 +7,7 @@ import itertools
 import shutil
 from dataclasses import dataclass
 
+import flask
 import pytest
 import sqlalchemy as sa
 
@@ -83,6 +84,19 @@ def database_url(request, backend, tmp_path):
 def app_config():
     """Override in a test module to add settings."""
     return {}
+
+
+@pytest.fixture
+def production_like_requests(app):
+    """Each request also ends its transaction, as in production: nothing a request left unsaved
+    survives it, so a test sees only what was committed. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("production_like_requests")``."""
+    def end_transaction(sender, **extra):
+        db.session.rollback()
+
+    flask.request_tearing_down.connect(end_transaction, app)
+    yield
+    flask.request_tearing_down.disconnect(end_transaction, app)
 
 
 @pytest.fixture

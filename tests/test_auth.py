@@ -19,21 +19,8 @@ from tracker.extensions import db
 NEW_PASSWORD = "a fresh long passphrase 4 me"
 
 
-@pytest.fixture(autouse=True)
-def production_like_requests(app):
-    """Each request starts with an empty ``flask.g`` and ends its transaction, as in production
-    (see tests/test_scope.py)."""
-    def clear_g(sender, **extra):
-        vars(flask.g._get_current_object()).clear()
-
-    def end_transaction(sender, **extra):
-        db.session.rollback()
-
-    flask.request_started.connect(clear_g, app)
-    flask.request_tearing_down.connect(end_transaction, app)
-    yield
-    flask.request_started.disconnect(clear_g, app)
-    flask.request_tearing_down.disconnect(end_transaction, app)
+# Each request ends its transaction, as in production (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("production_like_requests")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html as htmllib
 
-import flask
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings, strategies as st
@@ -39,21 +38,8 @@ JUNK = junk(120_000)  # form bodies: up to ~240 kB of text in one field
 REDIRECTS = (301, 302, 303)
 
 
-@pytest.fixture(autouse=True)
-def production_like_requests(app):
-    """Each request starts with an empty ``flask.g`` and ends its transaction, as in production
-    (see tests/test_scope.py)."""
-    def clear_g(sender, **extra):
-        vars(flask.g._get_current_object()).clear()
-
-    def end_transaction(sender, **extra):
-        db.session.rollback()
-
-    flask.request_started.connect(clear_g, app)
-    flask.request_tearing_down.connect(end_transaction, app)
-    yield
-    flask.request_started.disconnect(clear_g, app)
-    flask.request_tearing_down.disconnect(end_transaction, app)
+# Each request ends its transaction, as in production (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("production_like_requests")
 
 
 def committed_count(model, *where) -> int:

@@ -6,7 +6,6 @@ import io
 import re
 from pathlib import Path
 
-import flask
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
@@ -30,21 +29,8 @@ CHILDREN_HEADER = ("child_code,given_name,family_name,name_original,sex,birth_da
                    "first_language,uasc_status,centre_code,arrival_date\n")
 
 
-@pytest.fixture(autouse=True)
-def production_like_requests(app):
-    """Each request starts with an empty ``flask.g`` and ends its transaction, as in production (the app
-    fixture keeps one application context for the whole test; see tests/test_auth.py)."""
-    def clear_g(sender, **extra):
-        vars(flask.g._get_current_object()).clear()
-
-    def end_transaction(sender, **extra):
-        db.session.rollback()
-
-    flask.request_started.connect(clear_g, app)
-    flask.request_tearing_down.connect(end_transaction, app)
-    yield
-    flask.request_started.disconnect(clear_g, app)
-    flask.request_tearing_down.disconnect(end_transaction, app)
+# Each request ends its transaction, as in production (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("production_like_requests")
 
 
 def counts() -> dict[str, int]:

@@ -16,26 +16,8 @@ from tracker.extensions import db
 # --- helpers ---------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def production_like_requests(app):
-    """Each request starts with an empty ``flask.g`` and ends its transaction, as in production.
-
-    conftest keeps one app context pushed for the whole test, and Flask reuses it for every
-    request, so Flask-Login's cached ``g._login_user`` (and Flask-WTF's ``g.csrf_token``) would
-    otherwise carry over from one request, or one test client, to the next; and a request that
-    fails would leave the shared database session unusable for the requests after it.
-    """
-    def clear_g(sender, **extra):
-        vars(flask.g._get_current_object()).clear()
-
-    def end_transaction(sender, **extra):
-        db.session.rollback()
-
-    flask.request_started.connect(clear_g, app)
-    flask.request_tearing_down.connect(end_transaction, app)
-    yield
-    flask.request_started.disconnect(clear_g, app)
-    flask.request_tearing_down.disconnect(end_transaction, app)
+# Each request ends its transaction, as in production (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("production_like_requests")
 
 
 def snapshot() -> dict:
