@@ -231,7 +231,8 @@ def test_axis_ticks():
     (0.0096, True, "1%"),
     (0.0004, True, "<0.1%"),
     (12.0, False, "12"),
-    (2.5, False, "3"),
+    (2.5, False, "2.5"),  # a mean score keeps one decimal
+    (3.333333, False, "3.3"),
     (0, False, "0"),
     (None, True, "\u2013"),
     (None, False, "\u2013"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ from tests.plugins import kitchen_sink
 from tracker import create_app, hookimpl, hookspecs
 from tracker.extensions import db
 from tracker.plugins import DEFAULT_PLUGINS, PluginError
+from tracker.types import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(name for name in dir(hookspecs) if not name.startswith("_") and hasattr(getattr(hookspecs, name),
@@ -285,3 +287,149 @@ def test_a_report_section_that_is_not_a_section_is_refused_by_name(database_url,
         from tracker.reports.sections import collect_sections
 
         collect_sections()
+
+
+def _open_round(world):
+    """A baseline round of the world's school year that is open today."""
+    from tracker.assessments.operations import add_round
+
+    today = dt.date.today()
+    return add_round(world.year, "baseline", max(world.year.first_day, today - dt.timedelta(days=7)),
+                     min(world.year.last_day, today + dt.timedelta(days=7)))
+
+
+def _stored_assessment(child, slug):
+    from tracker.assessments.models import Assessment
+
+    db.session.expire_all()
+    return db.session.scalar(sa.select(Assessment).where(Assessment.child_id == child.id, Assessment.type_slug == slug))
+
+
+def test_hook_register_assessment_types(app, client, auth, world):
+    from tracker.assessments.types import AssessmentType, all_types
+
+    with app.test_request_context():
+        sink = all_types()["kitchen_sink_form"]
+    assert isinstance(sink, AssessmentType) and sink.plugin == "tests.plugins.kitchen_sink"
+    assert (sink.label, sink.version, sink.licence, sink.validated) == ("Kitchen sink form", "7", "test only", False)
+    # The defaults a type does not override: teachers and liaison officers fill it, and it is sensitive.
+    assert sink.fillers == (Role.teacher, Role.liaison) and sink.sensitive
+    # Admins see it under Assessment types, with its version, licence and plugin.
+    auth.login(world.admin)
+    page = client.get("/assessments/types").text
+    assert "Kitchen sink form" in page and "test only" in page and "tests.plugins.kitchen_sink" in page
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("returned", "message"), [
+    ("[dict]", "bad_types.*must return AssessmentType subclasses"),
+    ("[type('NoForm', (AssessmentType,), {'slug': 'x', 'label': 'X', 'domains': [('d', 'D')]})]",
+     "bad_types.*NoForm has no form_class"),
+], ids=["not_a_type", "no_form_class"])
+def test_an_assessment_type_breaking_the_contract_is_refused_by_name(database_url, tmp_path, monkeypatch, returned,
+                                                                     message):
+    from tracker.assessments.types import all_types
+
+    mod = tmp_path / "bad_types.py"
+    mod.write_text("from tracker import hookimpl\nfrom tracker.assessments.types import AssessmentType\n\n"
+                   f"@hookimpl\ndef register_assessment_types():\n    return {returned}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "bad_types", raising=False)
+    app = create_app(base_config(database_url, PLUGINS=["bad_types"]))
+    with app.test_request_context(), pytest.raises(PluginError, match=message):
+        all_types()
+
+
+def test_hook_assessment_submitted(client, auth, world):
+    round_ = _open_round(world)
+    auth.login(world.teacher_a)
+    url = f"/assessments/{round_.id}/kitchen_sink_form/{world.child_a.code}"
+
+    def calls(name):
+        return [c for c in kitchen_sink.CALLS if c[0] == name]
+
+    # A draft is neither scored nor announced.
+    assert client.post(url, data={"taps": "1", "action": "draft", "version": "0"}).status_code == 302
+    assert calls("assessment_submitted") == [] and calls("kitchen_sink_scored") == []
+    # Submitting scores the form and fires the hook once, after the commit (the hook sees "submitted" from
+    # another connection).
+    assert client.post(url, data={"taps": "3", "action": "submit", "version": "1"}).status_code == 302
+    assert calls("kitchen_sink_scored") == [("kitchen_sink_scored", {"taps": 3}, {"grade": 5, "level": "primary"})]
+    assert calls("assessment_submitted") == [
+        ("assessment_submitted", "kitchen_sink_form", "full", "teacher.a@example.org", "submitted")]
+    saved = _stored_assessment(world.child_a, "kitchen_sink_form")
+    assert (saved.scores, saved.band, saved.type_version) == ({"taps": 3.0}, "full", "7")
+    # A correction is submitted again: the hook fires again, with the new band.
+    assert client.post(url, data={"taps": "0", "action": "submit", "version": "2"}).status_code == 302
+    assert [c[2] for c in calls("assessment_submitted")] == ["full", "empty"]
+
+
+@pytest.fixture(scope="module")
+def reading_check_site(tmp_path_factory):
+    """examples/reading_check installed with pip into a directory of its own, as a deployment installs it."""
+    work = tmp_path_factory.mktemp("reading_check")
+    src = work / "src"
+    # Build from a copy: building in place would leave build/ and *.egg-info in the examples folder.
+    shutil.copytree(ROOT / "examples" / "reading_check", src,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"))
+    target = work / "site"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps",
+                             "--target", str(target), str(src)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return target
+
+
+class TestReadingCheckExample:
+    """The example assessment plugin in examples/reading_check, installed as its own distribution."""
+
+    @pytest.fixture
+    def app_config(self, reading_check_site, monkeypatch):
+        # The installed distribution on sys.path before the app is created: the plugin manager then
+        # finds its `tracker` entry point, exactly as for a plugin installed into the environment.
+        monkeypatch.syspath_prepend(str(reading_check_site))
+        return {"PLUGINS": ["tests.plugins.kitchen_sink"]}
+
+    def test_an_external_assessment_plugin_installs_and_its_form_can_be_filled(self, reading_check_site,
+                                                                               database_url, app, client, auth,
+                                                                               world):
+        from tracker.assessments.types import all_types
+
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(reading_check_site), str(ROOT)]),
+               "TRACKER_DATABASE_URL": database_url, "TRACKER_SECRET_KEY": "x"}
+        listed = subprocess.run([sys.executable, "-c", "from tracker.cli import main; main()", "plugins"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert ("reading_check  [entry point (tracker-reading-check 0.1.0)]\n"
+                "    hooks: register_assessment_types") in listed.stdout
+
+        # In this process too the plugin came in through its entry point.
+        assert app.extensions["tracker_plugins"].get_plugin("reading_check") is not None
+        with app.test_request_context():
+            check = all_types()["reading_check"]
+        assert (check.plugin, check.version, check.licence, check.validated) == ("reading_check", "1", "CC0", False)
+        auth.login(world.admin)
+        types_page = client.get("/assessments/types").text
+        assert "Reading check" in types_page and "CC0" in types_page
+        auth.logout()
+
+        round_ = _open_round(world)
+        auth.login(world.teacher_a)
+        url = f"/assessments/{round_.id}/reading_check/{world.child_a.code}"
+        page = client.get(url).text
+        assert "Reading level" in page and "Cannot read yet" in page and "Reads short texts" in page
+        # Submitting needs the level; nothing is stored without it.
+        refused = client.post(url, data={"action": "submit", "version": "0"})
+        assert refused.status_code == 400 and "Choose the level that fits the child best." in refused.text
+        assert _stored_assessment(world.child_a, "reading_check") is None
+        ok = client.post(url, data={"level": "sentences", "action": "submit", "version": "0"})
+        assert ok.status_code == 302, ok.text
+        saved = _stored_assessment(world.child_a, "reading_check")
+        assert (saved.status, saved.answers, saved.scores, saved.band, saved.type_version) == (
+            "submitted", {"level": "sentences"}, {"reading": 3.0}, "reads", "1")
+        assert ("assessment_submitted", "reading_check", "reads", "teacher.a@example.org", "submitted") \
+            in kitchen_sink.CALLS
+        # A correction to "letters" keeps the earlier version and bands the child again.
+        assert client.post(url, data={"level": "letters", "action": "submit", "version": "1"}).status_code == 302
+        saved = _stored_assessment(world.child_a, "reading_check")
+        assert (saved.scores, saved.band, [r.band for r in saved.revisions]) == ({"reading": 1.0}, "decoding",
+                                                                                  ["reads"])

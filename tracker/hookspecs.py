@@ -167,3 +167,40 @@ def report_sections():
                             breakdowns=(("sex",),),
                             context=lambda report: {"row": report.row("enrolled", sex="female")})]
     """
+
+
+@hookspec
+def register_assessment_types():
+    """Assessment forms (docs/plugins.md, "Write your own assessment form").
+
+    :return: a list of subclasses of :class:`tracker.assessments.types.AssessmentType` (or
+        instances), each with a unique ``slug``, a ``label``, a ``version``, its ``licence``,
+        whether it is a ``validated`` instrument, the ``domains`` it scores, ``bands``, a
+        Flask-WTF ``form_class`` and ``score(answers, context) -> Score``. Anything else is
+        refused, naming the plugin.
+
+    Example::
+
+        class ReadingCheck(AssessmentType):
+            slug, label, version = "reading_check", _l("Reading check"), "1"
+            domains = [("reading", _l("Reading"))]
+            form_class = ReadingForm
+
+            def score(self, answers, context):
+                return Score({"reading": float(answers["level"])})
+
+        @hookimpl
+        def register_assessment_types():
+            return [ReadingCheck]
+    """
+
+
+@hookspec
+def assessment_submitted(assessment, user):
+    """After an assessment form is submitted or corrected and committed.
+
+    :param assessment: the :class:`tracker.assessments.models.Assessment` as saved (``scores``,
+        ``band``, ``type_slug``, ``child``, ``round``).
+    :param user: who submitted it.
+    :return: ignored. A failing plugin is logged; the saved form stays saved.
+    """

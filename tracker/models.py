@@ -1,4 +1,7 @@
 """Every model, imported in one place for Alembic and the shell."""
+from tracker.api.models import ApiToken  # noqa: F401 - personal API tokens
+from tracker.assessments.models import (Assessment, AssessmentRevision, AssessmentRound,  # noqa: F401
+                                        AssessmentTypeSetting)
 from tracker.attendance.models import AttendanceChange, AttendanceMonth, AttendanceRecord
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import LoginAttempt, User, user_schools
@@ -9,6 +12,7 @@ from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Ce
                                     class_teachers)
 
 __all__ = [
+    "ApiToken", "Assessment", "AssessmentRevision", "AssessmentRound", "AssessmentTypeSetting",
     "AcademicYear", "AttendanceChange", "CalendarDay", "CalendarState", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Flag", "FollowUp", "Guardian",
     "LoginAttempt", "NonSchoolDay", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
 ]

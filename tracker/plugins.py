@@ -27,6 +27,8 @@ DEFAULT_PLUGINS = [
     "tracker.flags.default_rules",
     "tracker.flags.default_flags",
     "tracker.reports.default_sections",
+    "tracker.assessments.default_assessments",
+    "tracker.api.default_api",
     "tracker.demo.default_demo",
     "tracker.default_commands",
 ]

@@ -102,3 +102,48 @@ def report_sections():
 
     return [Section(slug="kitchen_sink", title="Kitchen sink section", order=50, template="kitchen_sink/section.html",
                     breakdowns=(("sex",),), context=context, rows=rows)]
+
+
+@hookimpl
+def register_assessment_types():
+    from flask_wtf import FlaskForm
+    from wtforms import IntegerField
+    from wtforms.validators import InputRequired
+
+    from tracker.assessments.types import AssessmentType, Score
+
+    class KitchenSinkForm(FlaskForm):
+        taps = IntegerField("Taps", validators=[InputRequired(message="How many taps?")])
+
+    class KitchenSinkType(AssessmentType):
+        """Scores the number of taps; band "full" from 2 taps. Only for the tests."""
+
+        slug = "kitchen_sink_form"
+        label = "Kitchen sink form"
+        version = "7"
+        licence = "test only"
+        domains = [("taps", "Taps")]
+        scale = (0.0, 9.0)
+        bands = [("full", "Full"), ("empty", "Empty")]
+        form_class = KitchenSinkForm
+
+        def score(self, answers, context):
+            CALLS.append(("kitchen_sink_scored", dict(answers), context))
+            taps = float(answers["taps"])
+            return Score({"taps": taps}, "full" if taps >= 2 else "empty")
+
+    return [KitchenSinkType]
+
+
+@hookimpl
+def assessment_submitted(assessment, user):
+    import sqlalchemy as sa
+
+    from tracker.assessments.models import Assessment
+    from tracker.extensions import db
+
+    # Called after the commit: another connection sees the form as submitted.
+    with db.engine.connect() as conn:
+        committed = conn.scalar(sa.select(Assessment.status).where(Assessment.id == assessment.id))
+    CALLS.append(("assessment_submitted", assessment.type_slug, assessment.band, getattr(user, "email", None),
+                  committed))

@@ -167,9 +167,13 @@ def detail(code):
     flags = db.session.scalars(sa.select(Flag).where(Flag.child_id == child.id)
                                .order_by(Flag.raised_on.desc(), Flag.id.desc())).all()
     rules = load_rules()
+    from tracker.assessments.results import child_results
+    from tracker.assessments.types import may_see
+
     return render_template(
         "children/detail.html", child=child, open_enrolment=open_enrolment,
         flags=[(f, describe(rules, f)) for f in flags],
+        assessments=child_results(user, child) if may_see(user, child) else [],
         can_manage=scope.can_manage_children(user),
         can_change=open_enrolment is not None and scope.can_change_enrolment(user, open_enrolment),
     )

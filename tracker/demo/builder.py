@@ -608,6 +608,15 @@ def _write(plan: Plan, echo) -> dict:
     db.session.add_all([*years, *centres, *schools])
     db.session.flush()
     year_ids = [y.id for y in years]
+    # Assessment rounds: baseline in October, midline in February, endline in May.
+    from tracker.assessments.models import AssessmentRound
+
+    for y in years:
+        for kind, (month, day_from, day_to) in {"baseline": (10, 1, 31), "midline": (2, 1, 28),
+                                                "endline": (5, 4, 29)}.items():
+            year_no = y.first_day.year if month >= 9 else y.first_day.year + 1
+            db.session.add(AssessmentRound(year_id=y.id, kind=kind, opens=dt.date(year_no, month, day_from),
+                                           closes=dt.date(year_no, month, day_to)))
     centre_ids = [c.id for c in centres]
     school_ids = [s.id for s in schools]
     _insert(NonSchoolDay.__table__, [

@@ -233,7 +233,8 @@ def format_value(value: float | None, percent: bool = True) -> str:
     """Format a value the way the charts label it.
 
     Percentages (value is a fraction, 0.87 -> "87%") are whole percent, rounded half up,
-    except below 1% where one decimal is shown ("0.4%", "<0.1%"). Counts have no decimals.
+    except below 1% where one decimal is shown ("0.4%", "<0.1%"). Counts have no decimals; other
+    numbers (mean scores) one decimal.
     None (withheld) gives an en dash.
     """
     number = _number(value)
@@ -252,7 +253,9 @@ def format_value(value: float | None, percent: bool = True) -> str:
                 if abs(tenth) < 1:
                     return f"{tenth}%"
             return f"{int(_round_half_up(pct, '1'))}%"
-        return str(int(_round_half_up(exact, "1")))
+        if exact == exact.to_integral_value():
+            return str(int(exact))
+        return str(_round_half_up(exact, "0.1"))  # a mean score (3.3), not a count
     except InvalidOperation:  # beyond Decimal precision: astronomically large numbers
         return f"{number * 100:.0f}%" if percent else f"{number:.0f}"
 

@@ -19,7 +19,7 @@ MIMETYPES = {
     "pdf": "application/pdf",
 }
 COLUMNS = ["section", "breakdown", "indicator", "level", "sex", "uasc", "age_band", "municipality", "school",
-           "country", "centre", "month", "numerator", "denominator", "value", "cohort", "retained", "moved_onward",
+           "country", "centre", "month", "round", "measure", "numerator", "denominator", "value", "cohort", "retained", "moved_onward",
            "dropped_out", "children", "suppressed"]
 NUMBERS = {"numerator", "denominator", "value", "cohort", "retained", "moved_onward", "dropped_out", "children"}
 DANGEROUS = ("=", "+", "-", "@", "|", "%", "\t", "\r")

@@ -1,0 +1,1 @@
+"""Assessment forms from plugins: rounds, drafts, submission, corrections, results per child and class."""
