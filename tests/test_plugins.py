@@ -433,3 +433,32 @@ class TestReadingCheckExample:
         saved = _stored_assessment(world.child_a, "reading_check")
         assert (saved.scores, saved.band, [r.band for r in saved.revisions]) == ({"reading": 1.0}, "decoding",
                                                                                   ["reads"])
+
+
+def test_hook_register_integrations(app, world, runner, tmp_path):
+    from tracker.integrations import operations as ops
+    from tracker.integrations.types import all_integrations
+
+    with app.test_request_context():
+        assert all_integrations()["kitchen_sink_sync"].plugin == "tests.plugins.kitchen_sink"
+    assert runner.invoke(args=["integrations", "enable", "kitchen_sink_sync", "--school", world.school_a.code]).exit_code == 0
+    out = tmp_path / "sink.txt"
+    r = runner.invoke(args=["integrations", "run", "kitchen_sink_sync", "--school", world.school_a.code,
+                            "--export", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_text() == f"school {world.school_a.code}"
+    with app.test_request_context():
+        result, run = ops.run_import("kitchen_sink_sync", world.school_a, world.liaison_a, b"hello", dry_run=True)
+    assert result.ok and run.dry_run and run.counts == {"lines": 1}
+    assert ("integration_import", world.school_a.code, True, "hello") in kitchen_sink.CALLS
+
+
+def test_an_integration_that_is_not_one_is_refused_by_name(database_url, tmp_path, monkeypatch):
+    mod = tmp_path / "bad_integrations.py"
+    mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef register_integrations():\n    return [42]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = create_app(base_config(database_url, PLUGINS=["bad_integrations"]))
+    with app.test_request_context(), pytest.raises(PluginError, match="bad_integrations.*Integration subclasses"):
+        from tracker.integrations.types import all_integrations
+
+        all_integrations()

@@ -204,3 +204,27 @@ def assessment_submitted(assessment, user):
     :param user: who submitted it.
     :return: ignored. A failing plugin is logged; the saved form stays saved.
     """
+
+
+@hookspec
+def register_integrations():
+    """School integrations (docs/integrations.md).
+
+    :return: a list of subclasses of :class:`tracker.integrations.types.Integration` (or
+        instances): ``slug``, ``label``, ``can_import`` / ``can_export``, an optional
+        ``settings_form``, ``personal_fields`` its exports can carry when an admin allows them,
+        ``export(scope, params) -> (filename, mimetype, bytes)`` and ``import_file(stream,
+        scope, dry_run) -> RunResult``. Anything else is refused, naming the plugin.
+
+    Example::
+
+        class ClassList(Integration):
+            slug, label, can_export = "class_list", _l("Class list"), True
+
+            def export(self, scope, params):
+                return "classes.csv", "text/csv", b"..."
+
+        @hookimpl
+        def register_integrations():
+            return [ClassList]
+    """

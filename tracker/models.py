@@ -5,6 +5,7 @@ from tracker.assessments.models import (Assessment, AssessmentRevision, Assessme
 from tracker.attendance.models import AttendanceChange, AttendanceMonth, AttendanceRecord
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import LoginAttempt, User, user_schools
+from tracker.integrations.models import ExternalId, IntegrationPending, IntegrationRun, SchoolIntegration  # noqa: F401
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.enrolment.models import Enrolment
 from tracker.flags.models import Flag, FollowUp

@@ -147,3 +147,23 @@ def assessment_submitted(assessment, user):
         committed = conn.scalar(sa.select(Assessment.status).where(Assessment.id == assessment.id))
     CALLS.append(("assessment_submitted", assessment.type_slug, assessment.band, getattr(user, "email", None),
                   committed))
+
+
+@hookimpl
+def register_integrations():
+    from tracker.integrations.types import Integration, RunResult
+
+    class KitchenSinkIntegration(Integration):
+        slug = "kitchen_sink_sync"
+        label = "Kitchen sink sync"
+        can_import = can_export = True
+
+        def export(self, scope, params):
+            CALLS.append(("integration_export", scope.school.code))
+            return "sink.txt", "text/plain", f"school {scope.school.code}".encode()
+
+        def import_file(self, stream, scope, dry_run):
+            CALLS.append(("integration_import", scope.school.code, dry_run, stream.read().decode()))
+            return RunResult(ok=True, dry_run=dry_run, counts={"lines": 1})
+
+    return [KitchenSinkIntegration]

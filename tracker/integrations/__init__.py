@@ -1,0 +1,1 @@
+"""School integrations as plugins: exchanging rosters and registers with the systems schools already keep."""
