@@ -301,3 +301,14 @@ def test_pdf_renders_latin_cyrillic_and_arabic_place_names(app, people, pop, tmp
     assert "مدرسة" in text  # (the lam-alef ligature of the second word comes back decomposed)
     fonts = subprocess.run(["pdffonts", str(tmp_path / "report.pdf")], capture_output=True, text=True, check=True).stdout
     assert "DejaVu-Sans" in fonts or "Noto" in fonts, fonts  # installed fonts with Arabic glyphs, embedded
+
+
+def test_loading_another_table_later_keeps_hidden_cells_as_they_were(app, people):
+    """A cell withheld so a small group cannot be worked out stays "x" (not "<5") when a section loads more tables."""
+    with app.test_request_context():
+        report = data.build_report(people["partner"], frm=FROM, to=TO, as_of=D(2024, 2, 29))
+        before = {(r["indicator"], r.get("uasc")): r["suppressed"] for r in report.table("uasc")}
+        report.table("age_band", "sex")  # a later load, as a plugin's section might do
+        after = {(r["indicator"], r.get("uasc")): r["suppressed"] for r in report.table("uasc")}
+    assert before == after
+    assert after[("enrolled", "accompanied")] == "secondary" and after[("enrolled", "unaccompanied")] == "small"

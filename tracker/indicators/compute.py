@@ -128,6 +128,16 @@ def attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
     return _attendance_by_enrolment(frm, until)
 
 
+def _edges(frm: dt.date, until: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The days of the period's first and last months outside the period that hold any record."""
+    out = []
+    for lo, hi in [(frm.replace(day=1), frm - dt.timedelta(days=1)), (until + dt.timedelta(days=1), _month_end(until))]:
+        if lo <= hi and db.session.scalar(sa.select(AttendanceRecord.enrolment_id)
+                                          .where(AttendanceRecord.date.between(lo, hi)).limit(1)) is not None:
+            out.append((lo, hi))
+    return out
+
+
 def _attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
     """Per enrolment in [frm, until]: recorded, attended and absent days.
 
@@ -144,8 +154,7 @@ def _attendance_by_enrolment(frm: dt.date, until: dt.date) -> sa.Subquery:
                        (AttendanceMonth.present + AttendanceMonth.late).label("attended"),
                        (AttendanceMonth.absent_excused + AttendanceMonth.absent_unexcused).label("absent"))
              .where(AttendanceMonth.month.between(frm.replace(day=1), until.replace(day=1)))]
-    outside = [(frm.replace(day=1), frm - dt.timedelta(days=1)), (until + dt.timedelta(days=1), _month_end(until))]
-    for lo, hi in outside:
+    for lo, hi in _edges(frm, until):
         if lo <= hi:
             parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"), sa.literal(-1).label("recorded"),
                                    (-attended_raw).label("attended"), (-absent_raw).label("absent"))
@@ -264,7 +273,7 @@ def attendance_by_month(p: Params) -> list[dict]:
                        AttendanceMonth.recorded.label("recorded"),
                        (AttendanceMonth.present + AttendanceMonth.late).label("attended"))
              .where(AttendanceMonth.month.between(p.frm.replace(day=1), until.replace(day=1)))]
-    for lo, hi in [(p.frm.replace(day=1), p.frm - dt.timedelta(days=1)), (until + dt.timedelta(days=1), _month_end(until))]:
+    for lo, hi in _edges(p.frm, until):
         if lo <= hi:
             parts.append(sa.select(AttendanceRecord.enrolment_id.label("enrolment_id"),
                                    sql.lit(lo.replace(day=1)).label("month"), sa.literal(-1).label("recorded"),
@@ -272,7 +281,14 @@ def attendance_by_month(p: Params) -> list[dict]:
                          .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
                          .where(AttendanceRecord.date.between(lo, hi), sql.covering(AttendanceRecord.date),
                                 ~summary.day_off(Enrolment.school_id, AttendanceRecord.date)))
-    facts = sa.union_all(*parts).subquery("facts") if len(parts) > 1 else parts[0].subquery("facts")
+    if len(parts) == 1:  # whole months only: every summary row has records, no need to net them per enrolment
+        m = AttendanceMonth
+        q = (sa.select(m.month, sa.func.sum(m.present + m.late), sa.func.sum(m.recorded),
+                       sa.func.count(sa.distinct(Enrolment.child_id)))
+             .select_from(m).join(Enrolment, Enrolment.id == m.enrolment_id)
+             .where(m.month.between(p.frm.replace(day=1), until.replace(day=1))).group_by(m.month).order_by(m.month))
+        return _month_rows(db.session.execute(_scoped(q, p)))
+    facts = sa.union_all(*parts).subquery("facts")
     per_enrolment = (sa.select(facts.c.enrolment_id, facts.c.month, sa.func.sum(facts.c.recorded).label("recorded"),
                                sa.func.sum(facts.c.attended).label("attended"))
                      .group_by(facts.c.enrolment_id, facts.c.month)
@@ -281,8 +297,12 @@ def attendance_by_month(p: Params) -> list[dict]:
                    sa.func.count(sa.distinct(Enrolment.child_id)))
          .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
          .group_by(per_enrolment.c.month).order_by(per_enrolment.c.month))
+    return _month_rows(db.session.execute(_scoped(q, p)))
+
+
+def _month_rows(result) -> list[dict]:
     out = []
-    for month, attended, recorded, children in db.session.execute(_scoped(q, p)):
+    for month, attended, recorded, children in result:
         month = month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month))
         attended, recorded = _number(attended), _number(recorded)
         out.append({"month": month.strftime("%Y-%m"), "numerator": attended, "denominator": recorded,

@@ -224,6 +224,11 @@ def _values(name: str, dim: str, domain: dict[str, set]) -> set:
     return domain[dim]
 
 
+def canonical(by) -> tuple[str, ...]:
+    """A breakdown's dimensions in one order, so that ("level", "sex") and ("sex", "level") are one table."""
+    return tuple(sorted(by, key=DIMENSIONS.index))
+
+
 def sub_breakdowns(by: list[str]) -> list[tuple[str, ...]]:
     """Every sub-breakdown of ``by`` (the total and ``by`` itself included), keeping its order."""
     return [tuple(c) for n in range(len(by) + 1) for c in itertools.combinations(by, n)]
@@ -231,16 +236,16 @@ def sub_breakdowns(by: list[str]) -> list[tuple[str, ...]]:
 
 def with_margins(by: tuple[str, ...]) -> list[tuple[str, ...]]:
     """What suppressing ``by`` needs: its sub-breakdowns, and the same by sex (for the parity indices)."""
-    out = sub_breakdowns(list(by))
+    out = [canonical(b) for b in sub_breakdowns(list(by))]
     if "sex" not in by:
-        out += [b for b in sub_breakdowns([*by, "sex"]) if b not in out]
+        out += [canonical(b) for b in sub_breakdowns([*by, "sex"]) if canonical(b) not in out]
     return out
 
 
 def tables_for(params: indicators.Params, breakdowns: list[tuple[str, ...]], k: int | None
                ) -> dict[tuple[str, ...], list[dict]]:
     """The rows of each breakdown; with k, suppressed over all their sub-breakdowns together."""
-    wanted = set(breakdowns)
+    wanted = {canonical(b) for b in breakdowns}
     if k is not None:
         for by in breakdowns:
             wanted.update(with_margins(by))
@@ -269,7 +274,8 @@ def indicator_rows(user: User, *, frm: dt.date, to: dt.date, as_of: dt.date | No
     dims = check_dimensions(user, by)
     k = min_cell() if suppressing(user, sharing) else None
     params = indicators.Params(frm=frm, to=to, as_of=as_of, by=dims, school_ids=where.school_ids)
-    rows = tables_for(params, [tuple(dims)], k)[tuple(dims)]
+    key = canonical(dims)
+    rows = tables_for(params, [key], k)[key]
     return {"from": frm.isoformat(), "to": to.isoformat(), "as_of": as_of.isoformat(), "by": dims,
             "min_cell": k, "suppressed": k is not None, "rows": rows}
 
@@ -307,6 +313,7 @@ class Report:
     tables: dict[tuple[str, ...], list[dict]] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     contexts: dict[str, dict] = field(default_factory=dict)  # section slug -> its template variables
+    raw: dict[tuple[str, ...], list[dict]] = field(default_factory=dict)  # the exact rows, before suppression
     _cache: dict = field(default_factory=dict)
 
     @property
@@ -315,22 +322,26 @@ class Report:
 
     def table(self, *by: str) -> list[dict]:
         """The rows of a breakdown (computed on first use, suppressed with everything else)."""
+        by = canonical(by)
         if by not in self.tables:
             self.load([by])
         return self.tables[by]
 
     def load(self, breakdowns: list[tuple[str, ...]]) -> None:
-        missing = {b for b in breakdowns if b not in self.tables}
+        missing = {canonical(b) for b in breakdowns if canonical(b) not in self.tables}
         if not missing:
             return
         if self.k is not None:
             missing |= {sub for b in list(missing) for sub in with_margins(b) if sub not in self.tables}
         fresh = tables_for(self.params, sorted(missing, key=lambda b: (len(b), b)), None)
-        self.tables.update(fresh)
+        for by, rows in fresh.items():
+            self.raw[by] = [dict(r) for r in rows]
+            self.tables[by] = rows
         if self.k is not None:
-            for rows in self.tables.values():
-                for row in rows:
-                    row.setdefault("suppressed", None)
+            # Suppression is decided over every table at once, from the exact figures: withheld cells
+            # must never be read back as zeros.
+            for by, rows in self.tables.items():
+                rows[:] = [{**r, "suppressed": None} for r in self.raw[by]]
             apply_suppression(self.tables, self.k)
 
     def row(self, indicator: str, **dims) -> dict | None:
