@@ -47,6 +47,7 @@ KEEP = frozenset({
     "tracker", "Tracker", "TRACKER",                        # the product's name
     "UASC", "CSV", "PDF", "ID", "ISO", "UTF", "URL", "HTML", "XLSX", "JSON", "SMS", "QR",
     "YYYY", "MM", "DD",                                     # the date format of the imports
+    "Windows", "Excel",                                     # names of software
 })
 
 # Serbian Latin to Serbian Cyrillic.  The digraphs come first; each is one Cyrillic letter.
@@ -73,8 +74,10 @@ _LETTERS = re.compile(r"[A-Za-zČčĆćĐđŠšŽž]+")
 # Parts of a message that are never transliterated, tried in this order.
 _PROTECTED = re.compile(
     r"""
-      %%                                         # a literal percent sign
+      %%[A-Za-z]                                 # a date format code in a formatted message: %%d.%%m.%%Y
+    | %%                                         # a literal percent sign
     | %(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa]   # printf
+    | %[A-Za-z]                                  # a date format code: %d.%m.%Y
     | \{[A-Za-z_][\w.\[\]]*(?:![rsa])?(?::[^{}]*)?\}   # str.format fields
     | </?[A-Za-z][^<>]*>                         # HTML tags
     | &(?:[A-Za-z][A-Za-z0-9]*|\#\d+|\#[xX][0-9A-Fa-f]+);   # HTML entities

@@ -29,7 +29,7 @@ def year_for(day: dt.date) -> AcademicYear | None:
     return None
 
 
-def _check_placement(child: Child, school: School, level: Level, grade: int, school_class: SchoolClass | None,
+def check_placement(child: Child, school: School, level: Level, grade: int, school_class: SchoolClass | None,
                      start: dt.date) -> AcademicYear:
     if not school.offers(level):
         raise OperationError("level", _("%(school)s does not offer this level.", school=school.name))
@@ -69,7 +69,7 @@ def enrol(child: Child, school: School, level: str, grade: int, start_date: dt.d
     if child.open_enrolment is not None:
         raise OperationError(None, _("The child is already enrolled at %(school)s. Transfer or record an exit first.",
                                      school=child.open_enrolment.school.name))
-    year = _check_placement(child, school, level, int(grade), school_class, start_date)
+    year = check_placement(child, school, level, int(grade), school_class, start_date)
     enrolment = Enrolment(child=child, school=school, year=year, level=level, grade=int(grade),
                           school_class=school_class, start_date=start_date, created_by_id=getattr(user, "id", None))
     db.session.add(enrolment)
@@ -139,7 +139,7 @@ def transfer(child: Child, to_school: School, start_date: dt.date, *, level: str
                                              d=previous.start_date.isoformat()))
     level = Level(level or previous.level)
     grade = int(grade or previous.grade)
-    year = _check_placement(child, to_school, level, grade, school_class, start_date)
+    year = check_placement(child, to_school, level, grade, school_class, start_date)
     # A transfer agreed ahead of time closes the current enrolment on the eve of the new one.
     _close(previous, start_date - dt.timedelta(days=1), ExitReason.transferred, note, user, allow_future=True)
     db.session.flush()

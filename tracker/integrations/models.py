@@ -60,7 +60,7 @@ class IntegrationPending(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))  # e.g. "student"
     key: Mapped[str] = mapped_column(sa.String(200))  # the other system's identifier
     data: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # what the person needs to decide (names, birth date...)
-    reason: Mapped[str] = mapped_column(sa.String(30), default="unmatched")  # unmatched | ambiguous
+    reason: Mapped[str] = mapped_column(sa.String(30), default="unmatched")  # unmatched | ambiguous | conflict
     candidates: Mapped[list] = mapped_column(sa.JSON, default=list)  # child codes that could be this student
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]

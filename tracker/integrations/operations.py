@@ -114,6 +114,9 @@ def run_import(slug: str, school: School, user, data: bytes, *, dry_run: bool = 
         db.session.rollback()  # an import writes everything or nothing
     run = _record(slug, school, user, "import", dry_run=dry_run, ok=result.ok, counts=result.counts,
                   errors=result.errors)
+    if result.ok and not dry_run:
+        for call in result.after_commit:
+            call()
     return result, run
 
 

@@ -35,6 +35,7 @@ class RunResult:
     errors: list = field(default_factory=list)  # [{"file": ..., "line": ..., "column": ..., "message": ...}]
     pending: list = field(default_factory=list)  # keys left for a person (IntegrationPending rows)
     message: str = ""
+    after_commit: list = field(default_factory=list)  # callables run once the import is saved (e.g. firing hooks)
 
     def error(self, message: str, *, file: str | None = None, line: int | None = None, column: str | None = None):
         self.errors.append({"file": file, "line": line, "column": column, "message": message})
