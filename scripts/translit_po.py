@@ -47,7 +47,7 @@ KEEP = frozenset({
     "tracker", "Tracker", "TRACKER",                        # the product's name
     "UASC", "CSV", "PDF", "ID", "ISO", "UTF", "URL", "HTML", "XLSX", "JSON", "SMS", "QR",
     "YYYY", "MM", "DD",                                     # the date format of the imports
-    "Windows", "Excel",                                     # names of software
+    "Windows", "Excel", "OneRoster", "UTC",                 # names of software, formats and standards
 })
 
 # Serbian Latin to Serbian Cyrillic.  The digraphs come first; each is one Cyrillic letter.
@@ -86,6 +86,7 @@ _PROTECTED = re.compile(
     | [\w.+-]+@[\w-]+(?:\.[\w-]+)+               # email addresses
     | (?<=[(„"“])tracker(?:\ [a-z][a-z0-9-]*)+(?=[)“"”])   # a command in brackets or quotes
     | \b\w*_\w*\b                                # identifiers: child_code, end_date
+    | \b[a-z]+(?:[A-Z][a-z]*)+\b                  # camelCase names from file formats: sourcedId, givenName
     | \b[\w-]*\.(?:csv|pdf|xlsx?|json|txt|po|pot|mo)\b   # file names: academic_years.csv
     | (?<![\w-])\.(?:csv|pdf|xlsx?|json|txt)\b   # extensions after a placeholder
     | \b[A-Z0-9]*[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b  # hyphenated codes: C-7K3M9Q, UTF-8, YYYY-MM-DD

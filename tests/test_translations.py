@@ -27,13 +27,15 @@ LOCALES = ["sr_Latn", "sr_Cyrl"]
 PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]")
 # Parts of a Cyrillic message that may be in Latin letters.
 NOT_TEXT = re.compile(
-    r"""%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]   # placeholders
+    r"""%%[A-Za-z] | %[A-Za-z](?![\w(])                   # date format codes: %%d.%%m.%%Y, %d
+      | %(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]   # placeholders
       | \{[A-Za-z_][^{}]*\}                          # str.format fields
       | </?[A-Za-z][^<>]*> | &\#?\w+;                 # HTML tags and entities
       | (?:https?|ftp)://\S+ | www\.\S+              # URLs
       | [\w.+-]+@[\w-]+(?:\.[\w-]+)+                 # email addresses
       | (?<=[(„"“])tracker(?:\ [a-z][a-z0-9-]*)+(?=[)“"”])   # commands: (tracker flags refresh)
       | \b\w*_\w*\b                                  # identifiers: child_code
+      | \b[a-z]+(?:[A-Z][a-z]*)+\b                    # camelCase names from file formats: sourcedId
       | \b[\w-]*\.(?:csv|pdf|xlsx?|json|txt)\b       # file names and extensions
       | \b[A-Z0-9]*[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b   # codes: C-7K3M9Q, UTF-8, YYYY-MM-DD
       | \b[A-Z]+-(?!\w)                              # a code prefix: "C-"

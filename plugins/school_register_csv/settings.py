@@ -230,8 +230,9 @@ class SchoolRegisterSettingsForm(FlaskForm):
                                  _l("For example “Prezime”. Used when there is no child code column."))
     column_date = _column(_l("Column with the date"), _l("For example “Datum”."), required=True)
     date_format = StringField(_l("Date format"), default=DEFAULT_DATE_FORMAT, filters=[Strip()],
-                              description=_l("%d day, %m month, %Y year: %d.%m.%Y reads 03.11.2025. "
-                                             "(a trailing dot is accepted)."),
+                              description=_l("%(day)s day, %(month)s month, %(year)s year: %(example)s reads "
+                                             "03.11.2025. (a trailing dot is accepted).", day="%d", month="%m",
+                                             year="%Y", example="%d.%m.%Y"),
                               validators=[DataRequired(), Length(max=40), NoControlCharacters()])
     column_status = _column(_l("Column with the attendance"), _l("For example “Status”."), required=True)
     status_map = TextAreaField(_l("The register's words"), default=DEFAULT_STATUS_MAP, filters=[Strip()],
