@@ -451,3 +451,19 @@ def test_stocks_and_flows_match_the_written_definitions(new_app, kind, spec, p):
     wrong = [(n, by_group(rows, n, by), expected.get(n, {})) for n in names
              if by_group(rows, n, by) != expected.get(n, {})]
     assert wrong == [], "(indicator, computed, by the definition)"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@SETTINGS
+@given(spec=populations(), p=params())
+def test_shared_queries_give_the_rows_of_separate_ones(new_app, kind, spec, p):
+    """compute_many (one set of queries for many breakdowns, summed) answers exactly as compute does for each."""
+    from tracker.indicators.compute import compute_many
+
+    frm, to, as_of, _by, scope = p
+    breakdowns = [[], ["sex"], ["uasc", "age_band"], ["level"], ["level", "sex", "uasc"], ["school", "country"]]
+    with new_app():
+        build(spec)
+        shared = compute_many(make_params(frm, to, as_of, [], scope), breakdowns)
+        for by in breakdowns:
+            assert shared[tuple(by)] == compute(make_params(frm, to, as_of, by, scope)), by

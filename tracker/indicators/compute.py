@@ -460,22 +460,39 @@ def compute(p: Params) -> list[dict]:
     return assemble(raw_rows(p), _keys(p), p.by)
 
 
+# Counted per child and breakdown: a child enrolled at two levels or schools in the period counts in each,
+# so these cannot be summed over enrolment dimensions. Every other indicator counts enrolments, or
+# children on one date (one enrolment each), and sums exactly.
+PER_CHILD = {"attendance_rate", "register_completeness", "chronic_absence_rate"}
+
+
 def compute_many(p: Params, breakdowns: list[list[str]]) -> dict[tuple[str, ...], list[dict]]:
     """compute() for several breakdowns of the same period, sharing the queries.
 
     Breakdowns that differ only in the child's own dimensions come from one set of queries,
-    summed up; each set of enrolment dimensions (level, school, municipality) gets its own.
+    summed up. The set with the most enrolment dimensions (level, school, municipality) is
+    queried in full; a set with fewer sums its answers, and queries only the per-child
+    indicators (PER_CHILD) itself.
     """
     from tracker.indicators.dimensions import ENROLMENT_DIMENSIONS
 
     families: dict[frozenset, list[list[str]]] = defaultdict(list)
     for by in breakdowns:
         families[frozenset(d for d in by if d in ENROLMENT_DIMENSIONS)].append(list(by))
+    child_dims = sorted({d for by in breakdowns for d in by if d not in ENROLMENT_DIMENSIONS})
     out: dict[tuple[str, ...], list[dict]] = {}
-    for enrolment_dims, members in families.items():
-        fine = sorted(enrolment_dims) + sorted({d for by in members for d in by if d not in ENROLMENT_DIMENSIONS})
-        q = Params(frm=p.frm, to=p.to, as_of=p.as_of, by=fine, school_ids=p.school_ids)
-        raw = raw_rows(q)
-        for by in members:
-            out[tuple(by)] = assemble(raw, _keys(q), by)
+    done: list[tuple[frozenset, list[str], list[tuple]]] = []
+    for enrolment_dims in sorted(families, key=lambda e: (-len(e), sorted(e))):
+        q = Params(frm=p.frm, to=p.to, as_of=p.as_of, by=sorted(enrolment_dims) + child_dims, school_ids=p.school_ids)
+        keys_q = _keys(q)
+        donor = next((d for d in done if enrolment_dims <= d[0]), None)
+        if donor is None:
+            raw = raw_rows(q)
+        else:
+            at = [donor[1].index(k) for k in keys_q]
+            raw = [(item[0], tuple(item[1][i] for i in at), *item[2:]) for item in donor[2] if item[0] not in PER_CHILD]
+            raw += attendance(q)
+        done.append((enrolment_dims, keys_q, raw))
+        for by in families[enrolment_dims]:
+            out[tuple(by)] = assemble(raw, keys_q, by)
     return out
