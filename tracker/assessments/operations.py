@@ -11,6 +11,7 @@ from tracker.assessments.models import Assessment, AssessmentRevision, Assessmen
 from tracker.assessments.types import AssessmentType
 from tracker.children.models import utcnow
 from tracker.enrolment.models import Enrolment
+from tracker import audit
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.plugins import fire
@@ -83,6 +84,8 @@ def save(user, *, child, round_: AssessmentRound, atype: AssessmentType, answers
         if existing.status != "submitted":
             existing.status, existing.submitted_at, existing.submitted_by_id = "submitted", now, user.id
     try:
+        db.session.flush()
+        audit.record("assessment_saved", existing, user=user)
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -99,6 +102,8 @@ def set_enabled(slug: str, enabled: bool, user) -> None:
         setting = AssessmentTypeSetting(slug=slug)
         db.session.add(setting)
     setting.enabled, setting.changed_at, setting.changed_by_id = enabled, utcnow(), user.id
+    audit.record("assessment_type_enabled" if enabled else "assessment_type_disabled", user=user,
+                 object_type="assessment_type", object_id=slug)
     db.session.commit()
 
 

@@ -47,8 +47,7 @@ def labels():
 
 
 def _classes(user) -> list[SchoolClass]:
-    return list(db.session.scalars(sa.select(SchoolClass).where(SchoolClass.id.in_(scope.class_ids(user)))
-                                   .order_by(SchoolClass.name)))
+    return list(db.session.scalars(scope.classes(user).order_by(SchoolClass.name)))
 
 
 @bp.route("/")
@@ -123,7 +122,7 @@ def fill(round_id: int, slug: str, code: str):
         valid = form.validate() if action == "submit" else _draft_ok(form)
         if valid:
             try:
-                saved = ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
+                ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
                                  submit=action == "submit", expected_version=version)
             except ops.ConflictError as exc:
                 db.session.rollback()
@@ -133,8 +132,6 @@ def fill(round_id: int, slug: str, code: str):
                 db.session.rollback()
                 form.form_errors.append(exc.message)
                 return _render_form(atype, round_, child, form, existing, version, may_fill), 400
-            audit.record("assessment_saved", saved, user=user)
-            db.session.commit()
             flash(_("Submitted.") if action == "submit" else _("Draft saved."), "success")
             if action == "submit":
                 return redirect(url_for("assessments.due", round=round_.id, **{"class": enrolment.class_id}))
@@ -220,9 +217,6 @@ def toggle_type(slug: str):
         abort(404)
     enabled = request.form.get("enabled") == "1"
     ops.set_enabled(slug, enabled, current_user)
-    audit.record("assessment_type_enabled" if enabled else "assessment_type_disabled", object_type="assessment_type",
-                 object_id=slug)
-    db.session.commit()
     flash(_("Switched on.") if enabled else _("Switched off: the form is no longer offered, and what was filled in "
                                               "is kept."), "success")
     return redirect(url_for("assessments.types"))

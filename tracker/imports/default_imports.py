@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from tracker import hookimpl
+from tracker.clitools import user_by_email
 from tracker.imports.formats import KINDS
 from tracker.types import Role
 
@@ -22,17 +23,9 @@ from tracker.types import Role
 @with_appcontext
 def import_command(kind, file, dry_run, as_email):
     """Import FILE, a KIND.csv file: every row or none of them."""
-    import sqlalchemy as sa
-
-    from tracker.auth.models import User
-    from tracker.extensions import db
     from tracker.imports.importer import limits, run_import, too_large
 
-    user = None
-    if as_email:
-        user = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == as_email.strip().lower()))
-        if user is None or not user.active:
-            raise click.UsageError(f"no active user {as_email}")
+    user = user_by_email(as_email)
     max_bytes, _rows = limits()
     size = file.stat().st_size
     if size > max_bytes:

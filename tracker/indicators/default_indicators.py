@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import sys
@@ -11,15 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from tracker import hookimpl
-
-
-def _date(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
+from tracker.clitools import iso_date as _date
 
 
 @click.command("indicators")

@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from tracker import hookimpl
+from tracker.clitools import user_by_email
 from tracker.types import Role
 
 integrations_cli = AppGroup("integrations", help="School integrations: enable them per school and run them.")
@@ -23,20 +24,6 @@ def _school(code):
     if school is None:
         raise click.BadParameter(f"no school with the code {code!r}", param_hint="--school")
     return school
-
-
-def _user(email):
-    if not email:
-        return None
-    import sqlalchemy as sa
-
-    from tracker.auth.models import User
-    from tracker.extensions import db
-
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active:
-        raise click.BadParameter(f"no active user {email!r}", param_hint="--as")
-    return user
 
 
 @integrations_cli.command("list")
@@ -65,7 +52,6 @@ def enable_command(slug, code, allow, settings):
     """Enable SLUG for a school (as an administrator)."""
     from tracker.errors import OperationError
     from tracker.integrations import operations as ops
-    from tracker.integrations.views import settings_from_pairs
 
     school = _school(code)
     pairs = {}
@@ -76,10 +62,10 @@ def enable_command(slug, code, allow, settings):
         pairs[key.strip()] = value
     try:
         integration = ops.get_integration(slug)
-        values = settings_from_pairs(integration, pairs) if (pairs or integration.settings_form) else None
+        values = ops.validate_settings(integration, pairs) if (pairs or integration.settings_form) else None
         ops.enable(slug, school, None, settings=values, allowed_fields=list(allow))
     except OperationError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{slug} enabled for {school.code}" + (f" (exports may carry: {', '.join(allow)})" if allow else ""))
 
 
@@ -110,7 +96,7 @@ def run_command(slug, code, export_to, import_from, dry_run, params, as_email):
 
     if bool(export_to) == bool(import_from):
         raise click.UsageError("give exactly one of --export FILE and --import FILE")
-    school, user = _school(code), _user(as_email)
+    school, user = _school(code), user_by_email(as_email)
     try:
         if export_to:
             values = dict(p.split("=", 1) for p in params if "=" in p)

@@ -22,6 +22,19 @@ class NotAllowed(OperationError):
     """The integration is not enabled for the school, or the school is outside the user's scope."""
 
 
+def validate_settings(integration: Integration, pairs: dict) -> dict:
+    """Settings given as text (the command line) checked with the integration's settings form; raises OperationError."""
+    if integration.settings_form is None:
+        return dict(pairs)
+    from werkzeug.datastructures import MultiDict
+
+    form = integration.settings_form(formdata=MultiDict(pairs), meta={"csrf": False})
+    if not form.validate():
+        name, errors = next(iter(form.errors.items()))
+        raise OperationError(name, errors[0])
+    return {k: v for k, v in form.data.items() if k != "csrf_token"}
+
+
 def get_integration(slug: str) -> Integration:
     found = all_integrations().get(slug)
     if found is None:

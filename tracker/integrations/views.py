@@ -5,7 +5,6 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.datastructures import MultiDict
 
 from tracker import scope
 from tracker.errors import OperationError
@@ -17,7 +16,6 @@ from tracker.schools.models import School
 from tracker.types import Role
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
-FIELD_LABELS = {"names": "names", "birth_date": "birth_date", "sex": "sex", "country": "country"}
 
 
 @bp.before_request
@@ -28,10 +26,7 @@ def liaison_or_admin():
 
 
 def _schools(user) -> list[School]:
-    q = sa.select(School).order_by(School.name)
-    if user.role != Role.admin:
-        q = q.where(School.id.in_(scope.school_ids(user)))
-    return list(db.session.scalars(q))
+    return list(db.session.scalars(scope.schools(user)))
 
 
 def _school(code: str) -> School:
@@ -180,14 +175,3 @@ def configure(slug: str, code: str):
             status = 400
     return render_template("integrations/configure.html", integration=integration, school=school, form=form,
                            row=row, allowed=allowed), status
-
-
-def settings_from_pairs(integration, pairs: dict) -> dict:
-    """Validate command-line settings with the integration's settings form; raises OperationError."""
-    if integration.settings_form is None:
-        return dict(pairs)
-    form = integration.settings_form(formdata=MultiDict(pairs), meta={"csrf": False})
-    if not form.validate():
-        name, errors = next(iter(form.errors.items()))
-        raise OperationError(name, f"{name}: {errors[0]}")
-    return {k: v for k, v in form.data.items() if k != "csrf_token"}

@@ -1,20 +1,13 @@
 """``tracker report``: the report's files from the command line."""
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
 import click
 from flask.cli import with_appcontext
 
-
-def _date(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
+from tracker.clitools import iso_date as _date
+from tracker.clitools import user_by_email
 
 
 @click.command("report")
@@ -32,17 +25,9 @@ def _date(ctx, param, value):
 @with_appcontext
 def report_command(frm, to, as_of, schools, municipality, fmt, out, sharing, as_email):
     """Write the retention and attendance report for a period as HTML, CSV, XLSX or PDF."""
-    import sqlalchemy as sa
-
-    from tracker.auth.models import User
-    from tracker.extensions import db
     from tracker.reports import data, exports
 
-    user = None
-    if as_email:
-        user = db.session.scalar(sa.select(User).where(User.email == as_email.strip().lower()))
-        if user is None or not user.active:
-            raise click.BadParameter(f"no active user {as_email!r}", param_hint="--as")
+    user = user_by_email(as_email)
     steps = ["indicators", "sections", "render", "write"]
     try:
         with click.progressbar(length=len(steps), label="Building the report", file=sys.stderr,

@@ -85,11 +85,12 @@ class Scope:
     label: str
 
 
-def report_scope(user: User, school_codes: list[str] | None = None, municipality: str | None = None) -> Scope:
-    """The schools a report covers: the user's scope, narrowed to the chosen schools or municipality."""
-    if not may_report(user):
+def report_scope(user: User | None, school_codes: list[str] | None = None, municipality: str | None = None) -> Scope:
+    """The schools a report covers: the user's scope (None: the command line, every school), narrowed to the
+    chosen schools or municipality."""
+    if user is not None and not may_report(user):
         raise ReportForbidden(_("Reports are for admins, liaison officers and partners."))
-    everything = user.role in (Role.admin, Role.partner)
+    everything = user is None or user.role in (Role.admin, Role.partner)
     mine = None if everything else scope.school_ids(user)
     visible = sa.select(School.code, School.id, School.name, School.municipality)
     if mine is not None:
@@ -365,14 +366,11 @@ def build_report(user: User | None, *, frm: dt.date, to: dt.date, as_of: dt.date
     from tracker.reports.sections import collect_sections
 
     as_of = check_period(frm, to, as_of)
+    where = report_scope(user, school_codes, municipality)
     if user is None:
-        where, k, by_whom = Scope(None, _("All schools")), (min_cell() if sharing else None), _("command line")
-        if school_codes or municipality:
-            admin = User(role=Role.admin, email="", name="")
-            where = report_scope(admin, school_codes, municipality)
+        k, by_whom = (min_cell() if sharing else None), _("command line")
     else:
-        where, k = report_scope(user, school_codes, municipality), (min_cell() if suppressing(user, sharing) else None)
-        by_whom = user.name or user.email
+        k, by_whom = (min_cell() if suppressing(user, sharing) else None), user.name or user.email
     params = indicators.Params(frm=frm, to=to, as_of=as_of, by=[], school_ids=where.school_ids)
     report = Report(frm=frm, to=to, as_of=as_of, scope_label=where.label, generated_by=by_whom,
                     generated_at=dt.datetime.now(dt.timezone.utc), k=k, params=params)

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from tracker import hookimpl
 from tracker.indicators.compute import CHRONIC_MIN_DAYS, CHRONIC_SHARE
 from tracker.labels import label
-from tracker.reports.data import SECONDARY, SMALL, Report, Section
+from tracker.reports.data import Report, Section
 from tracker.types import Role
 
 HORIZONS = (90, 180, 365)
@@ -278,5 +278,3 @@ def register_commands(cli):
 
     return [report_command]
 
-
-__all__ = ["SMALL", "SECONDARY"]

@@ -82,7 +82,7 @@ def to_csv(report: Report) -> bytes:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in tidy_rows(report):
-        writer.writerow({k: ("" if v is None else neutralise(v if k not in NUMBERS else v)) for k, v in row.items()})
+        writer.writerow({k: "" if v is None else neutralise(v) for k, v in row.items()})
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes spreadsheet programs read UTF-8
 
 

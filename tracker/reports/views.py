@@ -39,9 +39,8 @@ class ReportForm(FlaskForm):
 
 
 def _visible_schools(user) -> list[School]:
-    q = sa.select(School).order_by(School.name)
-    if user.role == Role.liaison:
-        q = q.where(School.id.in_(scope.school_ids(user)))
+    """The schools a report can be narrowed to: the user's, and every school for partners (aggregates only)."""
+    q = sa.select(School).order_by(School.name) if user.role == Role.partner else scope.schools(user)
     return list(db.session.scalars(q))
 
 
