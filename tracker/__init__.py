@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.extensions import babel, csrf, db, login_manager, migrate
     from tracker.i18n import select_locale
     from tracker.plugins import PluginError, collect, make_plugin_manager
+    from tracker import unit_of_work
     from tracker.web import init_web
 
     db.init_app(app)
@@ -78,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pm = make_plugin_manager(app.config)
     app.extensions["tracker_plugins"] = pm
     init_web(app)
+    unit_of_work.init_app(app)
 
     from flask import Blueprint
 
@@ -97,5 +99,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         owners[cmd.name] = plugin
         app.cli.add_command(cmd)
 
+    for cmd in app.cli.commands.values():
+        unit_of_work.wrap_command(cmd)
     pm.hook.startup(app=app)
     return app

@@ -140,7 +140,6 @@ def fill(round_id: int, slug: str, code: str):
     form = atype.form_class(data=existing.answers if existing else None)
     if existing is not None:
         audit.record("assessment_viewed", existing, user=user)
-        db.session.commit()
     return _render_form(atype, round_, child, form, existing, existing.version if existing else 0, may_fill)
 
 

@@ -158,7 +158,6 @@ def detail(code):
     user = current_user._get_current_object()
     child = scope.get_child_or_404(user, code)
     audit.record("child_viewed", child, user=user)
-    db.session.commit()
     open_enrolment = child.open_enrolment
     from tracker.flags.models import Flag
     from tracker.flags.rules import load_rules

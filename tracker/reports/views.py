@@ -131,6 +131,5 @@ def download(fmt: str):
         abort(400, description=str(exc))
     body, mimetype, filename = exports.render(fmt, report)
     audit.record("report_exported", user=current_user, object_type="report", object_id=fmt)
-    db.session.commit()
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
