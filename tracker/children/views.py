@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from tracker import audit, scope
 from tracker.children import operations as child_ops
-from tracker.children.duplicates import possible_duplicates
+from tracker.children.duplicates import check as check_duplicates
 from tracker.children.forms import CentreForm, ChildForm, EnrolForm, ExitForm, SearchForm, TransferForm, UascForm
 from tracker.children.models import CentreStay, Child, UascPeriod
 from tracker.children.names import to_ascii
@@ -21,6 +21,7 @@ from tracker.extensions import db
 from tracker.labels import options
 from tracker.schools.models import Centre, School, SchoolClass
 from tracker.types import Role, UascStatus
+from tracker.unit_of_work import keep
 
 bp = Blueprint("children", __name__, url_prefix="/children")
 PAGE_SIZE = 50
@@ -114,18 +115,20 @@ def register():
     _require_manager()
     user = current_user._get_current_object()
     form = ChildForm(centres=_centres())
-    duplicates = []
+    if not _has_schools(user):
+        # A child registered here would be nobody's: the officer could not open the record afterwards.
+        return render_template("children/register.html", form=form, duplicates=None, no_schools=True), 403
+    duplicates = None
     status = 200
     if request.method == "POST":
         if form.validate():
-            duplicates = [(c, s) for c, s in possible_duplicates(
-                given_name=form.given_name.data, family_name=form.family_name.data,
+            duplicates = check_duplicates(
+                user, given_name=form.given_name.data, family_name=form.family_name.data,
                 name_original=form.name_original.data or "", birth_date=form.birth_date.data,
-                birth_date_estimated=form.birth_date_estimated.data)]
-            visible = set(db.session.scalars(scope.child_ids(user))) if duplicates else set()
+                birth_date_estimated=form.birth_date_estimated.data)
             if duplicates and not form.not_duplicate.data:
-                return render_template("children/register.html", form=form, duplicates=duplicates,
-                                       visible=visible), 409
+                _audit_check(duplicates, user)
+                return render_template("children/register.html", form=form, duplicates=duplicates), 409
             centre = None
             if form.centre.data:
                 centre = db.session.scalar(sa.select(Centre).where(Centre.code == form.centre.data))
@@ -147,10 +150,23 @@ def register():
                 except OperationError as exc:
                     _apply_error(form, exc)
                 else:
+                    duplicates.record(user)
                     flash(_("%(name)s is registered as %(code)s.", name=child.display_name, code=child.code))
                     return redirect(url_for("children.detail", code=child.code))
+            _audit_check(duplicates, user)
         status = 400
-    return render_template("children/register.html", form=form, duplicates=duplicates, visible=set()), status
+    return render_template("children/register.html", form=form, duplicates=None), status
+
+
+def _audit_check(duplicates, user) -> None:
+    """Audit a duplicate check on a refused registration: nothing else of the request is kept."""
+    duplicates.record(user)
+    keep()
+
+
+def _has_schools(user) -> bool:
+    """Admins register anywhere; a liaison officer needs a school assigned."""
+    return user.role != Role.liaison or db.session.scalar(sa.select(sa.exists(scope.school_ids(user)))) is True
 
 
 @bp.route("/<code>")
