@@ -4,11 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import current_app
 
 from tracker.children.models import CentreStay, Child, UascPeriod
 from tracker.dates import aged_between
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
+from tracker.reports import data as report_data
 from tracker.schools.models import Centre, School, SchoolClass
 from tracker.types import UascStatus
 
@@ -59,15 +61,32 @@ def not_enrolled_in_centres(child_ids: sa.Select, day: dt.date, limit: int = 50)
     return list(db.session.scalars(q))
 
 
-def partner_overview(day: dt.date) -> list[sa.Row]:
-    """Children enrolled on ``day`` by level, sex and UASC (aggregates only)."""
-    uasc = sa.case((uasc_on(day), "uasc"), else_="accompanied").label("uasc")
-    q = (sa.select(Enrolment.level, Child.sex, uasc, sa.func.count().label("n"))
-         .join(Child, Child.id == Enrolment.child_id)
-         .where(Enrolment.start_date <= day, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day))
-         .group_by(Enrolment.level, Child.sex, uasc)
-         .order_by(Enrolment.level, Child.sex, uasc))
-    return list(db.session.execute(q))
+# The partner's home page: children enrolled today, by level and sex and by level and UASC status. Each
+# table is what the report's code path gives for the same period and breakdown (dimension limits, small
+# cells, secondary suppression, zero groups): a partner sees no figure the report would not show.
+PARTNER_BREAKDOWNS = (("level", "sex"), ("level", "uasc"))
+
+
+def partner_breakdowns(user) -> list[tuple[str, ...]]:
+    """The home page's breakdowns that this deployment lets partners ask for (the report's limits)."""
+    allowed = report_data.allowed_dimensions(user)
+    most = current_app.config["REPORT_PARTNER_MAX_DIMENSIONS"]
+    out: list[tuple[str, ...]] = []
+    for by in PARTNER_BREAKDOWNS:
+        dims = tuple(d for d in by if d in allowed)[:most]
+        if dims and dims not in out:
+            out.append(dims)
+    return out
+
+
+def partner_overview(user, day: dt.date) -> list[dict]:
+    """[{"by": dims, "rows": the report's "enrolled" rows}] for a partner: aggregates only, suppressed."""
+    out = []
+    for by in partner_breakdowns(user):
+        result = report_data.indicator_rows(user, frm=day, to=day, as_of=day, by=list(by))
+        out.append({"by": tuple(result["by"]), "min_cell": result["min_cell"],
+                    "rows": [r for r in result["rows"] if r["indicator"] == "enrolled"]})
+    return out
 
 
 def totals() -> dict[str, int]:

@@ -18,7 +18,7 @@ def index():
     today = dt.date.today()
     ctx = {"today": today}
     if user.role == Role.partner:
-        ctx["overview"] = queries.partner_overview(today)
+        ctx["tables"] = queries.partner_overview(user, today)
         ctx["k"] = current_app.config["SUPPRESSION_K"]
     elif user.role == Role.teacher:
         ctx["classes"] = queries.enrolled_by_class(scope.class_ids(user), today)
