@@ -1,19 +1,35 @@
-"""Small pieces shared by tracker's commands: ISO dates and "--as EMAIL"."""
+"""Small pieces shared by tracker's commands: ISO dates, periods and "--as EMAIL"."""
 from __future__ import annotations
 
 import datetime as dt
 
 import click
 
+from tracker import dates
+
 
 def iso_date(ctx, param, value):
-    """A click callback: an ISO date, or None when the option is absent."""
+    """A click callback: an ISO date in the range tracker.dates accepts, or None when the option is absent.
+
+    A bad date is a usage error (exit code 2) naming the option."""
     if value is None:
         return None
+    name = param.opts[0] if param is not None and param.opts else "date"
+    if not value.strip():
+        raise click.UsageError(dates.empty_date(name).message, ctx)
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-06-30") from None
+        return dates.parse_iso(value, name)
+    except dates.DateInputError as exc:
+        raise click.UsageError(exc.message, ctx) from None
+
+
+def check_period(frm: dt.date, to: dt.date, as_of: dt.date | None = None,
+                 names: tuple[str, str, str] = ("--from", "--to", "--as-of")) -> None:
+    """The period rules of tracker.dates for a command's options; a usage error (exit code 2) otherwise."""
+    try:
+        dates.check_period(frm, to, as_of, names=names)
+    except dates.DateInputError as exc:
+        raise click.UsageError(exc.message, click.get_current_context(silent=True)) from None
 
 
 def user_by_email(email: str | None, param_hint: str = "--as"):

@@ -30,10 +30,16 @@ def records_only():
 
 
 def _parse_day(value: str) -> dt.date:
+    """The register's day from the URL; a day that is not a date, or outside tracker.dates' range, has no page."""
+    from tracker.dates import in_range
+
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except (TypeError, ValueError):
         abort(404)
+    if not in_range(day):
+        abort(404)
+    return day
 
 
 @bp.route("/")

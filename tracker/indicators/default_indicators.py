@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from tracker import hookimpl
+from tracker.clitools import check_period
 from tracker.clitools import iso_date as _date
 
 
@@ -26,8 +27,7 @@ def indicators_command(frm, to, as_of, by, fmt):
     from tracker.indicators import Params, compute
     from tracker.indicators.dimensions import DimensionError, parse
 
-    if to < frm:
-        raise click.BadParameter("--to is before --from")
+    check_period(frm, to, as_of)
     try:
         dims = parse(by)
     except DimensionError as exc:

@@ -6,6 +6,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
+from tracker.clitools import check_period
 from tracker.clitools import iso_date as _date
 from tracker.clitools import user_by_email
 
@@ -27,6 +28,7 @@ def report_command(frm, to, as_of, schools, municipality, fmt, out, sharing, as_
     """Write the retention and attendance report for a period as HTML, CSV, XLSX or PDF."""
     from tracker.reports import data, exports
 
+    check_period(frm, to, as_of)
     user = user_by_email(as_email)
     steps = ["indicators", "sections", "render", "write"]
     try:

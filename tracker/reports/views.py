@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
-from tracker import audit, scope
+from tracker import audit, dates, scope
 from tracker.extensions import db
 from tracker.labels import options
 from tracker.reports import data, exports
@@ -21,21 +21,47 @@ from tracker.types import Role
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 FORMATS = ("csv", "xlsx", "pdf")
+MAX_SCHOOLS = 100
+
+
+def in_date_range(form, field):
+    """A WTForms validator: the date is in the range tracker.dates accepts."""
+    if field.data is not None:
+        try:
+            dates.check_day(field.data, str(field.label.text))
+        except dates.DateInputError as exc:
+            raise ValidationError(exc.message) from None
 
 
 class ReportForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    frm = DateField(_l("From"), validators=[Optional()])
-    to = DateField(_l("To"), validators=[Optional()])
-    as_of = DateField(_l("As of"), validators=[Optional()],
+    frm = DateField(_l("From"), validators=[Optional(), in_date_range])
+    to = DateField(_l("To"), validators=[Optional(), in_date_range])
+    as_of = DateField(_l("As of"), validators=[Optional(), in_date_range],
                       description=_l("Who is enrolled, out of school and retained is counted on this day. "
                                      "Default: the end of the period."))
     schools = SelectMultipleField(_l("Schools"), choices=[], validate_choice=False,
                                   description=_l("Leave empty for every school you can see."))
     municipality = SelectField(_l("Municipality"), choices=[], validate_choice=False)
     sharing = BooleanField(_l("Prepare for sharing (hide small numbers)"))
+
+    def validate_schools(self, field):
+        if len(field.data or []) > MAX_SCHOOLS:
+            raise ValidationError(_("At most %(n)d schools at a time.", n=MAX_SCHOOLS))
+
+    def check_period(self, frm: dt.date, to: dt.date, as_of: dt.date | None) -> bool:
+        """The period's rules from tracker.dates (the default period included), as an error on the field
+        they concern; False when there is one."""
+        by_label = {str(f.label.text): f for f in (self.frm, self.to, self.as_of)}
+        try:
+            dates.check_period(frm, to, as_of, names=tuple(by_label))
+        except dates.DateInputError as exc:
+            field = by_label[exc.param]
+            field.errors = [*field.errors, exc.message]
+            return False
+        return True
 
 
 def _visible_schools(user) -> list[School]:
@@ -76,6 +102,25 @@ def _request_params(form: ReportForm) -> dict:
             "sharing": bool(form.sharing.data) or current_user.role == Role.partner}
 
 
+def _checked_params(form: ReportForm) -> dict | None:
+    """The report's parameters when the form and its period are valid; else None, with the errors on the fields."""
+    if request.args and not form.validate():
+        return None
+    params = _request_params(form)
+    if not form.check_period(params["frm"], params["to"], params["as_of"]):
+        return None
+    return params
+
+
+def _field_errors(form: ReportForm) -> str:
+    """Every field error as one line, each naming its field."""
+    parts = []
+    for field in form:
+        label = str(field.label.text)
+        parts += [str(e) if label in str(e) else f"{label}: {e}" for e in field.errors]
+    return " ".join(parts)
+
+
 @bp.app_template_filter("pct")
 def pct_filter(value):
     from flask_babel import format_percent
@@ -102,11 +147,11 @@ def decimal2_filter(value):
 def index():
     form = _form()
     report, error, status = None, None, 200
-    if request.args and not form.validate():
+    params = _checked_params(form)
+    if params is None:
         error, status = _("Please correct the fields marked below."), 400
     else:
         try:
-            params = _request_params(form)
             if form.frm.data is None:
                 form.frm.data, form.to.data = params["frm"], params["to"]
             report = data.build_report(current_user, **params)
@@ -123,10 +168,11 @@ def download(fmt: str):
     if fmt not in FORMATS:
         abort(404)
     form = _form()
-    if request.args and not form.validate():
-        abort(400, description=_("Please correct the report's dates."))
+    params = _checked_params(form)
+    if params is None:
+        abort(400, description=" ".join((_("Please correct the report's dates."), _field_errors(form))))
     try:
-        report = data.build_report(current_user, **_request_params(form))
+        report = data.build_report(current_user, **params)
     except data.ReportError as exc:
         abort(400, description=str(exc))
     body, mimetype, filename = exports.render(fmt, report)
