@@ -1,204 +1,233 @@
-"""Indicator speed at scale.
+"""Indicator speed at scale: tracker's queries against the best hand-written SQL, on SQLite or PostgreSQL.
 
-Builds --children children (default 50,000) across --schools schools (default 300) with two
-academic years of enrolments and attendance (about 15 million rows at the defaults) in a
-temporary SQLite database (or --database-url), then prints:
-  - the time for every indicator for one year broken down by sex and uasc (tracker's code);
-  - the same enrolled, attendance rate, register completeness and chronic absence numbers
-    from one hand-written SQL query each, and the ratio;
-  - the time for `tracker flags refresh`.
+Builds --children children (default 50,000) across --schools schools (default 300) over two
+academic years (benchmarks/data.py: arrivals, centre stays, UASC periods, enrolments with
+transfers, drop-outs, completed grades, primary to secondary, moving onward, and attendance on
+most school days), into a temporary SQLite file, a server of its own (--postgres), or
+--database-url. A database that already holds children (--keep FILE that exists, or a URL) is
+reused as it is. Then, for the period --from..--to as of --as-of (default: the first year,
+as of the last day of the second, so that every indicator has something to count: 365-day
+retention, transition, exits) broken down by sex and UASC status, for each of tracker's
+indicator queries and the hand-written SQL that gives the same figures (benchmarks/hand.py):
 
-    .venv/bin/python benchmarks/indicators.py [--children 50000] [--schools 300] [--database-url URL]
-                                              [--keep FILE]
+  - checks that both give the same numbers for every indicator and group (numerator,
+    denominator, and the cohort/retained/moved/dropped and children counts); a mismatch is
+    printed and the script exits with status 1;
+  - times them alternately, tracker then hand, --rounds times (after one untimed run of each,
+    which is also the one checked), and prints the median and the range (min-max) of each and
+    the ratio of the medians (> 1: tracker is slower);
+  - the same for every indicator at once (tracker's raw_rows against every hand query), and
+    the time of tracker's whole compute() (with the parity indices);
+  - with --flags, the time of `tracker flags refresh`.
+It prints the machine's load average at the start and the end, the number of CPUs, and the
+database engine and version: on a shared machine, read the ranges before the ratios.
+
+    .venv/bin/python benchmarks/indicators.py [--children 50000] [--schools 300] [--rounds 5]
+        [--postgres | --database-url URL | --keep FILE] [--from D --to D --as-of D] [--flags]
+
+Figures (docs/benchmarks.md has the full output): see the README's Speed section.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import os
-import random
+import platform
+import statistics
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
 import sqlalchemy as sa  # noqa: E402
 
+import data  # noqa: E402
 from tracker import create_app  # noqa: E402
 from tracker.extensions import db  # noqa: E402
-from tracker.models import (AcademicYear, AttendanceRecord, Centre, CentreStay, Child, Enrolment, School,  # noqa: E402
-                            UascPeriod)
 
-YEARS = [("2024/25", dt.date(2024, 9, 2), dt.date(2025, 6, 20)), ("2025/26", dt.date(2025, 9, 1), dt.date(2026, 6, 19))]
+YEARS = data.YEARS
 
 
-def build(n_children: int, n_schools: int) -> None:
-    rng = random.Random(7)
-    t0 = time.perf_counter()
-    years = [AcademicYear(label=label, first_day=a, last_day=b) for label, a, b in YEARS]
-    db.session.add_all(years)
-    centres = [Centre(code=f"CEN{i}", name=f"Centre {i}", kind="asylum", municipality=f"M{i}") for i in range(5)]
-    db.session.add_all(centres)
-    schools = [School(code=f"S{i:04d}", name=f"School {i}", municipality=f"M{i % 5}", offers_primary=True,
-                      offers_secondary=i % 3 == 0) for i in range(n_schools)]
-    db.session.add_all(schools)
-    db.session.flush()
-    children = []
-    for i in range(n_children):
-        children.append({"code": f"C-{i:06d}", "given_name": f"G{i}", "family_name": f"F{i}", "name_original": "",
-                         "name_key": "", "sex": "female" if rng.random() < 0.34 else "male",
-                         "birth_date": dt.date(2008, 1, 1) + dt.timedelta(days=rng.randrange(3650)),
-                         "birth_date_estimated": False, "country": rng.choice(["AFG", "SYR", "IRQ", "PAK", "IRN"]),
-                         "first_language": "prs", "legal_basis": "public_task", "version": 1})
-    db.session.execute(sa.insert(Child), children)
-    ids = db.session.scalars(sa.select(Child.id).order_by(Child.id)).all()
-    db.session.execute(sa.insert(UascPeriod), [
-        {"child_id": cid, "status": rng.choice(["separated", "unaccompanied"]) if rng.random() < 0.15 else "accompanied",
-         "start_date": dt.date(2024, 1, 1)} for cid in ids])
-    db.session.execute(sa.insert(CentreStay), [
-        {"child_id": cid, "centre_id": centres[cid % 5].id, "start_date": dt.date(2024, 6, 1)} for cid in ids])
-    enrolments = []
-    for cid in ids:
-        school = schools[rng.randrange(n_schools)]
-        level = "secondary" if school.offers_secondary and rng.random() < 0.4 else "primary"
-        grade = rng.randint(1, 3 if level == "secondary" else 7)
-        start = YEARS[0][1] + dt.timedelta(days=rng.choice([0, 0, 0, 20, 60, 120]))
-        if rng.random() < 0.15:
-            enrolments.append({"child_id": cid, "school_id": school.id, "year_id": years[0].id, "level": level,
-                               "grade": grade, "start_date": start, "end_date": start + dt.timedelta(days=90),
-                               "exit_reason": rng.choice(["moved_onward", "dropped_out"]), "exit_note": ""})
-            continue
-        enrolments.append({"child_id": cid, "school_id": school.id, "year_id": years[0].id, "level": level,
-                           "grade": grade, "start_date": start, "end_date": YEARS[0][2], "exit_reason": "completed",
-                           "exit_note": ""})
-        enrolments.append({"child_id": cid, "school_id": school.id, "year_id": years[1].id, "level": level,
-                           "grade": grade + 1, "start_date": YEARS[1][1], "exit_note": ""})
-    db.session.execute(sa.insert(Enrolment), enrolments)
-    db.session.commit()
-    days = 0
-    for _label, first, last in YEARS:
-        day = first
-        while day <= last:
-            if day.weekday() < 5:
-                db.session.execute(sa.text(
-                    "INSERT INTO attendance_record (enrolment_id, date, status, reason, note, recorded_at) "
-                    "SELECT id, :day, CASE WHEN (id * 7 + :n) % 11 = 0 THEN 'absent_unexcused' "
-                    "WHEN (id + :n) % 29 = 0 THEN 'late' ELSE 'present' END, '', '', :day FROM enrolment "
-                    "WHERE start_date <= :day AND (end_date IS NULL OR end_date >= :day) AND (id + :n) % 40 <> 0"),
-                    {"day": day, "n": days})
-                days += 1
-            day += dt.timedelta(days=1)
-    print(f"  attendance inserted in {time.perf_counter() - t0:.0f} s")
-    from tracker.attendance import summary
-
-    n_summary = summary.rebuild()
-    db.session.commit()
-    rows = db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceRecord))
-    print(f"built {n_children:,} children, {n_schools} schools, {len(enrolments):,} enrolments, "
-          f"{rows:,} attendance rows ({n_summary:,} summary rows) in {time.perf_counter() - t0:.0f} s")
+def build(n_children: int, n_schools: int) -> dict:
+    """The benchmark population (benchmarks/data.py), for the other benchmarks too."""
+    return data.build(n_children, n_schools)
 
 
-# One hand-written query per indicator, as someone who knows the schema would write it for this
-# data (whole months from the summary, no school's own days off): what tracker's code is compared to.
-UASC = """COALESCE((SELECT u.status FROM uasc_period u WHERE u.child_id = c.id AND u.start_date <= :as_of
-           AND (u.end_date IS NULL OR u.end_date >= :as_of) ORDER BY u.start_date DESC LIMIT 1), 'accompanied')"""
-PER_ENROLMENT = """(SELECT enrolment_id, SUM(recorded) AS recorded, SUM(present + late) AS attended,
-           SUM(absent_excused + absent_unexcused) AS absent
-           FROM attendance_month WHERE month BETWEEN :frm AND :last_month GROUP BY enrolment_id)"""
-HAND = {
-    "enrolled": f"""
-        SELECT c.sex, {UASC}, COUNT(DISTINCT e.child_id)
-        FROM enrolment e JOIN child c ON c.id = e.child_id
-        WHERE e.start_date <= :as_of AND (e.end_date IS NULL OR e.end_date >= :as_of) GROUP BY 1, 2""",
-    "attendance_rate": f"""
-        SELECT c.sex, {UASC}, SUM(a.attended), SUM(a.recorded)
-        FROM {PER_ENROLMENT} a JOIN enrolment e ON e.id = a.enrolment_id JOIN child c ON c.id = e.child_id
-        GROUP BY 1, 2""",
-    "register_completeness": f"""
-        SELECT c.sex, {UASC}, SUM(COALESCE(a.recorded, 0)),
-               SUM((SELECT ordinal FROM calendar_day WHERE date <= MIN(COALESCE(e.end_date, :to), :to)
-                    ORDER BY date DESC LIMIT 1)
-                   - COALESCE((SELECT ordinal FROM calendar_day WHERE date < MAX(e.start_date, :frm)
-                               ORDER BY date DESC LIMIT 1), 0))
-        FROM enrolment e JOIN child c ON c.id = e.child_id LEFT JOIN {PER_ENROLMENT} a ON a.enrolment_id = e.id
-        WHERE e.start_date <= :to AND (e.end_date IS NULL OR e.end_date >= :frm) GROUP BY 1, 2""",
-    "chronic_absence_rate": f"""
-        SELECT sex, uasc, SUM(CASE WHEN recorded >= 10 AND absent * 10 >= recorded THEN 1 ELSE 0 END),
-               SUM(CASE WHEN recorded >= 10 THEN 1 ELSE 0 END)
-        FROM (SELECT e.child_id, c.sex AS sex, {UASC} AS uasc, SUM(a.recorded) AS recorded, SUM(a.absent) AS absent
-              FROM {PER_ENROLMENT} a JOIN enrolment e ON e.id = a.enrolment_id JOIN child c ON c.id = e.child_id
-              GROUP BY 1, 2, 3) t GROUP BY 1, 2""",
-}
+def _value(x):
+    x = getattr(x, "value", x)
+    if x is None or isinstance(x, (int, str)):
+        return x
+    return int(x) if x == int(x) else float(x)
 
 
-def best_of(n: int, fn) -> float:
-    """The fastest of n runs, in seconds."""
+def normalise(rows: list[tuple]) -> dict[tuple, tuple]:
+    """{(indicator, sex, uasc): (numerator, denominator, extras)} from raw rows of either side."""
+    out = {}
+    for row in rows:
+        name, dims, num, den = row[:4]
+        extra = tuple(sorted((k, _value(v)) for k, v in (row[4] if len(row) > 4 else {}).items()))
+        key = (name, *(_value(d) for d in dims))
+        if key in out:
+            raise AssertionError(f"{key} appears twice")
+        out[key] = (_value(num) or 0, _value(den), extra)
+    return out
+
+
+def compare(name: str, mine: list[tuple], theirs: list[tuple]) -> list[str]:
+    a, b = normalise(mine), normalise(theirs)
+    problems = []
+    for key in sorted(set(a) | set(b), key=str):
+        if a.get(key) != b.get(key):
+            problems.append(f"  {name}: {' / '.join(map(str, key))}: tracker {a.get(key)}  hand-written {b.get(key)}")
+    return problems
+
+
+def engine_version() -> str:
+    if db.engine.dialect.name == "sqlite":
+        return "SQLite " + db.session.scalar(sa.text("SELECT sqlite_version()"))
+    return db.session.scalar(sa.text("SELECT version()")).split(" on ")[0]
+
+
+def machine(label: str) -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{label}: load average {one:.2f} {five:.2f} {fifteen:.2f}, {os.cpu_count()} CPUs"
+
+
+def spread(times: list[float]) -> str:
+    return f"{statistics.median(times):7.3f} s [{min(times):.3f}-{max(times):.3f}]"
+
+
+def alternate(rounds: int, a, b) -> tuple[list[float], list[float]]:
+    """Run a, b, a, b, ... (rounds each); each run in its own read transaction. Returns the times."""
+    ta, tb = [], []
+    for _ in range(rounds):
+        for fn, times in ((a, ta), (b, tb)):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+            db.session.rollback()
+    return ta, tb
+
+
+def run(args) -> int:
+    import hand
+    from tracker.indicators import compute as compute_fn
+    from tracker.indicators import Params
+    import importlib
+
+    c = importlib.import_module("tracker.indicators.compute")  # the module, not the function
+    from tracker.types import Level
+
+    print(f"engine: {engine_version()}; Python {platform.python_version()}, SQLAlchemy {sa.__version__}")
+    frm, to = args.frm or YEARS[0][1], args.to or YEARS[0][2]
+    as_of = args.as_of or YEARS[-1][2]
+    p = Params(frm=frm, to=to, as_of=as_of, by=["sex", "uasc"])
+    units = [
+        ("enrolled", lambda: c.enrolled(p), lambda: hand.enrolled(p)),
+        ("new_enrolments", lambda: c.new_enrolments(p), lambda: hand.new_enrolments(p)),
+        ("exits (6 reasons)", lambda: c.exits(p), lambda: hand.exits(p)),
+        ("attendance (3 indicators)", lambda: c.attendance(p), lambda: hand.attendance(p)),
+        ("retention (2 levels x 3)", lambda: [*c.retention(p, Level.primary), *c.retention(p, Level.secondary)],
+         lambda: hand.retention(p)),
+        ("transition", lambda: c.transition(p), lambda: hand.transition(p)),
+        ("out_of_school", lambda: c.out_of_school(p), lambda: hand.out_of_school(p)),
+    ]
+    print(f"period {frm}..{to} as of {as_of}, by sex and uasc; {args.rounds} rounds, tracker and hand-written "
+          f"alternately (A B A B ...), after one untimed run of each; median [min-max], ratio = tracker / hand")
+    problems, groups = [], 0
+    for name, mine, theirs in units:
+        m, t = mine(), theirs()
+        db.session.rollback()
+        groups += len(normalise(m))
+        problems += compare(name, m, t)
+    if problems:
+        print("MISMATCH between tracker and the hand-written SQL:")
+        print("\n".join(problems))
+        return 1
+    print(f"same numbers on both sides: {groups} indicator x group rows")
+    print(f"  {'':<27} {'tracker':<27} {'hand-written SQL':<27} ratio")
+    mine_total, theirs_total = 0.0, 0.0
+    for name, mine, theirs in units:
+        ta, tb = alternate(args.rounds, mine, theirs)
+        mine_total += statistics.median(ta)
+        theirs_total += statistics.median(tb)
+        print(f"  {name:<27} {spread(ta)}   {spread(tb)}   {statistics.median(ta) / statistics.median(tb):.2f}")
+    ta, tb = alternate(args.rounds, lambda: c.raw_rows(p), lambda: hand.all_rows(p))
+    print(f"  {'every indicator at once':<27} {spread(ta)}   {spread(tb)}   "
+          f"{statistics.median(ta) / statistics.median(tb):.2f}")
+    print(f"  (sum of the medians above: tracker {mine_total:.3f} s, hand-written {theirs_total:.3f} s, "
+          f"ratio {mine_total / theirs_total:.2f})")
     times = []
-    for _ in range(n):
+    for _ in range(args.rounds):
         t = time.perf_counter()
-        fn()
+        rows = compute_fn(p)
         times.append(time.perf_counter() - t)
-    return min(times)
+        db.session.rollback()
+    print(f"  tracker compute() with the parity indices: {spread(times)} ({len(rows)} rows)")
+    if args.flags:
+        from tracker.flags.operations import refresh
+
+        t = time.perf_counter()
+        counts = refresh(as_of)
+        print(f"flags refresh as of {as_of}: {time.perf_counter() - t:.1f} s ({counts})")
+    return 0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--children", type=int, default=50_000)
     ap.add_argument("--schools", type=int, default=300)
-    ap.add_argument("--database-url")
-    ap.add_argument("--keep", metavar="FILE",
-                    help="SQLite file to build into and keep; when it exists already, it is reused (migrated, not rebuilt)")
+    ap.add_argument("--rounds", type=int, default=5, help="timed runs of each side, alternating (default 5)")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--database-url", help="an empty (or already built) database; postgresql+psycopg://... or sqlite:///...")
+    where.add_argument("--postgres", action="store_true", help="start a throwaway PostgreSQL server for the run")
+    where.add_argument("--keep", metavar="FILE", help="SQLite file to build into and keep; reused when it exists")
+    ap.add_argument("--from", dest="frm", type=dt.date.fromisoformat)
+    ap.add_argument("--to", type=dt.date.fromisoformat)
+    ap.add_argument("--as-of", dest="as_of", type=dt.date.fromisoformat)
+    ap.add_argument("--flags", action="store_true", help="also time `tracker flags refresh`")
+    ap.add_argument("--tmp", help="directory for the temporary database (default: the system's)")
     args = ap.parse_args()
-    reuse = bool(args.keep and os.path.exists(args.keep))
-    if args.keep:
+    print(machine("start"))
+    server = None
+    if args.postgres:
+        from pgserver import PostgresServer
+
+        server = PostgresServer(directory=args.tmp).start()
+        url = server.create_database("bench")
+        print("PostgreSQL settings: " + ", ".join(f"{k}={v}" for k, v in server.settings.items()))
+    elif args.keep:
         url = f"sqlite:///{os.path.abspath(args.keep)}"
     else:
-        url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='tracker-bench-')}/bench.sqlite3"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    with app.app_context():
-        from flask_migrate import upgrade
+        url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='tracker-bench-', dir=args.tmp)}/bench.sqlite3"
+    status = 1
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+        with app.app_context():
+            import logging
 
-        upgrade()
-        if reuse:
-            print(f"reusing {args.keep}")
-        else:
-            build(args.children, args.schools)
-        from tracker.indicators import Params, compute
-        import importlib
+            from flask_migrate import upgrade
 
-        c = importlib.import_module("tracker.indicators.compute")  # the module, not the function
+            upgrade()
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+            from tracker.models import Child
 
-        frm, to = YEARS[1][1], YEARS[1][2]
-        p = Params(frm=frm, to=to, as_of=to, by=["sex", "uasc"])
-        compute(p)  # warm the calendar table and the page cache
-        rows = compute(p)
-        total = best_of(3, lambda: compute(p))
-        print(f"all indicators, {frm}..{to}, by sex and uasc: {total:.2f} s (best of 3; {len(rows)} rows; the pairs below best of 7)")
-        args_ = {"as_of": to, "to": to, "frm": frm, "last_month": to.replace(day=1)}
-
-        def hand(*names):
-            return lambda: [db.session.execute(sa.text(HAND[n]), args_).all() for n in names]
-
-        # tracker computes attendance rate, register completeness and chronic absence in one query.
-        pairs = [("enrolled", lambda: c.enrolled(p), hand("enrolled")),
-                 ("attendance (3 indicators)", lambda: c.attendance(p),
-                  hand("attendance_rate", "register_completeness", "chronic_absence_rate"))]
-        for name, mine_fn, hand_fn in pairs:
-            mine, theirs = best_of(7, mine_fn), best_of(7, hand_fn)
-            print(f"  {name:<26} tracker {mine:.3f} s   hand-written SQL {theirs:.3f} s   ratio {mine / theirs:.2f}")
-        from tracker.flags.operations import refresh
-
-        t = time.perf_counter()
-        marks = [t]
-
-        def lap(slug):
-            now = time.perf_counter()
-            print(f"  rule {slug:<22} {now - marks[-1]:.2f} s")
-            marks.append(now)
-
-        counts = refresh(to, progress=lap)
-        print(f"flags refresh as of {to}: {time.perf_counter() - t:.1f} s ({counts})")
+            existing = db.session.scalar(sa.select(sa.func.count()).select_from(Child))
+            if existing:
+                print(f"reusing the {existing:,} children already in the database")
+            else:
+                build(args.children, args.schools)
+            status = run(args)
+            db.session.rollback()
+            db.engine.dispose()
+    finally:
+        if server is not None:
+            server.stop()
+        print(machine("end"))
+    sys.exit(status)
 
 
 if __name__ == "__main__":
