@@ -118,16 +118,16 @@ def attendance(p) -> list[tuple]:
           FROM enrolment e WHERE e.start_date <= :until AND (e.end_date IS NULL OR e.end_date >= :frm)
         ),
         bounds AS (
-          SELECT (SELECT ordinal FROM calendar_day WHERE date < :frm ORDER BY date DESC LIMIT 1) AS before,
-                 (SELECT ordinal FROM calendar_day WHERE date <= :until ORDER BY date DESC LIMIT 1) AS through
+          SELECT (SELECT ordinal FROM calendar_day WHERE date < :frm ORDER BY date DESC LIMIT 1) AS ord_before,
+                 (SELECT ordinal FROM calendar_day WHERE date <= :until ORDER BY date DESC LIMIT 1) AS ord_through
         ),
         own_off AS (  -- each school's own days off in the period that are otherwise school days
           SELECT o.school_id, COUNT(*) AS n FROM non_school_day o JOIN calendar_day d ON d.date = o.date
           WHERE o.school_id IS NOT NULL AND o.date BETWEEN :frm AND :until GROUP BY o.school_id
         ),
-        facts (child_id, days, recorded, attended, absent, overlaps) AS (
+        facts (child_id, days, recorded, attended, absent, in_period) AS (
           SELECT s.child_id,
-                 CASE WHEN s.partial = 0 THEN COALESCE(b.through, 0) - COALESCE(b.before, 0) - COALESCE(oo.n, 0)
+                 CASE WHEN s.partial = 0 THEN COALESCE(b.ord_through, 0) - COALESCE(b.ord_before, 0) - COALESCE(oo.n, 0)
                  ELSE COALESCE((SELECT ordinal FROM calendar_day WHERE date <= s.hi ORDER BY date DESC LIMIT 1), 0)
                     - COALESCE((SELECT ordinal FROM calendar_day WHERE date < s.lo ORDER BY date DESC LIMIT 1), 0)
                     - (SELECT COUNT(*) FROM non_school_day o JOIN calendar_day d ON d.date = o.date
@@ -144,7 +144,7 @@ def attendance(p) -> list[tuple]:
         per_child AS (
           SELECT child_id, SUM(days) AS days, SUM(recorded) AS recorded, SUM(attended) AS attended,
                  SUM(absent) AS absent
-          FROM facts GROUP BY child_id HAVING MAX(overlaps) = 1
+          FROM facts GROUP BY child_id HAVING MAX(in_period) = 1
         )
         SELECT c.sex, {uasc('c', ':as_of')} AS uasc, SUM(pc.attended), SUM(pc.recorded), SUM(pc.days),
                SUM(CASE WHEN pc.recorded >= 10 AND pc.absent * 10 >= pc.recorded THEN 1 ELSE 0 END),
