@@ -6,7 +6,6 @@ timestamp, so the same data gives the same bytes.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -18,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from plugins.oneroster import spec
+from tracker import csvsafe
 from tracker.auth.models import User
 from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
@@ -44,8 +44,9 @@ def _clean(value) -> str:
 
 
 def to_csv(header: tuple[str, ...], rows: list[dict]) -> bytes:
+    """A CSV file; a cell a spreadsheet would run as a formula (a school named "=HYPERLINK(...)") is neutralised."""
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
         writer.writerow([_clean(row.get(column, "")) for column in header])

@@ -8,7 +8,6 @@ days, present, late, excused and unexcused absences) of the month asked for.
 from __future__ import annotations
 
 import calendar
-import csv
 import datetime as dt
 import io
 import re
@@ -19,9 +18,9 @@ from flask_babel import gettext as _
 from tracker.attendance.models import AttendanceMonth
 from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
+from tracker import csvsafe
 from tracker.errors import OperationError
 from tracker.extensions import db
-from tracker.reports.exports import neutralise
 from tracker.schools.models import SchoolClass
 
 MONTH = re.compile(r"(\d{4})-(\d{2})\Z")
@@ -81,7 +80,7 @@ def monthly_summary(scope, params: dict) -> tuple[str, str, bytes]:
             (temporary or row.code, row.given_name, row.family_name, [getattr(row, f) or 0 for f in FIGURES]))
 
     out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csvsafe.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(header(names))
     total_label = _("Total")
     school_total = [0] * len(FIGURES)
@@ -93,9 +92,9 @@ def monthly_summary(scope, params: dict) -> tuple[str, str, bytes]:
         class_total = [0] * len(FIGURES)
         for identifier, given, family, figures in children:
             cells = [label, identifier] + ([given, family] if names else []) + figures
-            writer.writerow([neutralise(c) for c in cells])
+            writer.writerow(cells)
             class_total = [a + b for a, b in zip(class_total, figures)]
-        writer.writerow([neutralise(c) for c in [label, total_label] + (["", ""] if names else []) + class_total])
+        writer.writerow([label, total_label] + (["", ""] if names else []) + class_total)
         school_total = [a + b for a, b in zip(school_total, class_total)]
     writer.writerow([_("All classes"), total_label] + (["", ""] if names else []) + school_total)
 
