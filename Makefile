@@ -5,24 +5,43 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 # Two workers: the suite runs every database test on SQLite and on PostgreSQL.
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 # Debian packages the tests need: headless Chromium, PDF text, fonts for WeasyPrint, a PostgreSQL server, gettext.
 DEB_PACKAGES := chromium poppler-utils fonts-dejavu-core fonts-noto-core postgresql libharfbuzz-subset0 gettext
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test system-packages translations demo db clean messages
+.PHONY: run test install install-test system-packages translations demo db clean messages lock
+
+# Exact versions of everything the venv gets (the test extra and pip included), for Python 3.11 on Debian 12.
+# `make lock` regenerates it from setup.cfg; commit the result.
+LOCK := requirements/lock.txt
+# Every install keeps to the lock; PIP_CONSTRAINT pins the build dependencies (setuptools, wheel, Babel) too.
+PIP_INSTALL = PIP_CONSTRAINT=$(abspath $(LOCK)) $(BIN)/pip install --quiet --constraint $(LOCK)
+UV_VERSION ?= 0.13.9
+# What `make lock` passes to the resolver: --upgrade takes the newest release allowed by setup.cfg for every
+# package; `make lock LOCK_ARGS=` keeps the current pins and only adds what is new, and
+# `make lock LOCK_ARGS="--upgrade-package flask"` moves one package.
+LOCK_ARGS ?= --upgrade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP_INSTALL) --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet --editable .
+$(VENV)/.installed: $(BIN)/python setup.cfg setup.py pyproject.toml $(LOCK)
+	$(PIP_INSTALL) --editable .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
-	$(BIN)/pip install --quiet --editable '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg $(LOCK)
+	$(PIP_INSTALL) --editable '.[test]'
 	touch $@
+
+# Regenerate the lock on purpose (uv resolves setup.cfg with the test extra for this machine's Python), then
+# reinstall from it. The lock is never rewritten by `make run` or `make test`.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile setup.cfg requirements/tools.in --extra test --python $(BIN)/python --python-version 3.11 \
+		--custom-compile-command 'make lock' --quiet $(LOCK_ARGS) -o $(LOCK)
+	@echo "$(LOCK) regenerated: review 'git diff $(LOCK)', run 'make test' and commit it."
 
 install: $(VENV)/.installed translations
 
@@ -56,7 +75,7 @@ test: system-packages install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
 
 # Re-extract the strings, merge them into the Serbian Latin catalogue, regenerate the Cyrillic one
 # from it and compile both; then translate the new (empty) entries of sr_Latn and run it again.

@@ -13,7 +13,13 @@ from sqlalchemy.engine import Engine
 
 hookimpl = pluggy.HookimplMarker("tracker")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: tracker/, plugins/, templates/, migrations/
+
+
+def _bundled(name: str) -> Path:
+    """templates/ or migrations/: the installed package's copy (a wheel ships them inside tracker/), else the checkout's."""
+    installed = Path(__file__).resolve().parent / name
+    return installed if installed.is_dir() else ROOT / name
 
 
 @event.listens_for(Engine, "connect")
@@ -58,7 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(_bundled("templates")),
     )
     os.makedirs(app.instance_path, exist_ok=True)
     _load_config(app, test_config)
@@ -71,10 +77,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tracker.web import init_web
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(_bundled("migrations")), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "tracker" / "translations"))
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(Path(__file__).resolve().parent / "translations"))
 
     pm = make_plugin_manager(app.config)
     app.extensions["tracker_plugins"] = pm

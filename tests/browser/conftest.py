@@ -19,6 +19,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 NO_CHROMIUM = "Debian's chromium is not installed; `make test` installs it"
+# How long a step may take before it counts as hung. Playwright waits for the event itself (an element, a
+# navigation, a response), so this is only the bound on a step that never happens: generous, because a loaded
+# 2-core machine runs the suite four times slower than an idle one.
+WAIT_MS = 120_000
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,9 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     playwright = sync_api.sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        sync_api.expect.set_options(timeout=WAIT_MS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True,
+                                             timeout=WAIT_MS)
         yield browser
         browser.close()
     finally:
@@ -122,7 +128,7 @@ def browser():
 def page(browser, live_server):
     """A fresh phone-sized browser context (no cookies) pointed at the live server."""
     context = browser.new_context(base_url=live_server.url, locale="en-US", **PHONE)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     yield page
     context.close()

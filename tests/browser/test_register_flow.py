@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import PHONE, WAIT_MS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -176,7 +176,7 @@ def test_teacher_takes_the_register_and_a_second_save_keeps_one_record_per_child
 
     # Another session: the school's liaison officer saves the same register, Yusuf now present after all.
     other = browser.new_context(base_url=live_server.url, locale="en-US", **PHONE)
-    other.set_default_timeout(10_000)
+    other.set_default_timeout(WAIT_MS)
     try:
         second = other.new_page()
         sign_in(second, live_server.seed.liaison_email)
