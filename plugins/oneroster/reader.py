@@ -5,12 +5,14 @@ spreadsheet shows them, the header being line 1); one error refuses the whole im
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import zipfile
 from dataclasses import dataclass, field
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from plugins.oneroster import spec
@@ -22,12 +24,77 @@ READ = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments"
 NEEDED = ("orgs", "academicSessions", "courses", "classes")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_ERRORS = 500
-UNZIPPED_FACTOR = 5  # the files inside may be this many times the size limit, together
+# What the files inside one zip may unpack to, together (setting ONEROSTER_MAX_UNPACKED_BYTES). A roster of
+# a large school is a few megabytes; a deflate bomb of a few hundred kilobytes unpacks to a hundred.
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024
+MAX_LINE = 1024 * 1024  # characters in one line of a file: far more than any roster row, far less than a bomb
+CHUNK = 64 * 1024
 IGNORED_ENTRIES = ("__MACOSX/",)
 
 
 class TooManyErrors(Exception):
     pass
+
+
+class OverBudget(Exception):
+    """The files unpacked so far come to more than the limit."""
+
+
+class LineTooLong(Exception):
+    pass
+
+
+def unpacked_limit() -> int:
+    cfg = current_app.config if has_app_context() else {}
+    return int(cfg.get("ONEROSTER_MAX_UNPACKED_BYTES") or MAX_UNPACKED_BYTES)
+
+
+def declared_size(info: zipfile.ZipInfo) -> int:
+    """What the zip says a member unpacks to; it can lie, so reading counts the bytes as well."""
+    return info.file_size
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 100 * 1024 else f"{n / 1024:.0f} KB"
+
+
+class Budget:
+    """The unpacked bytes one zip may still give, shared by all its members."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+
+    def spend(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise OverBudget
+
+
+class Counted(io.RawIOBase):
+    """A member of the zip read in chunks, each chunk's unpacked bytes counted against the budget."""
+
+    def __init__(self, fh, budget: Budget):
+        self.fh, self.budget = fh, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.fh.read(min(len(buffer), CHUNK))
+        self.budget.spend(len(data))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _lines(text: io.TextIOBase):
+    """The file's lines, line endings kept (what csv.reader wants), none longer than MAX_LINE."""
+    while True:
+        line = text.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE:
+            raise LineTooLong
+        yield line
 
 
 @dataclass
@@ -57,10 +124,11 @@ class Package:
 
 
 class Reader:
-    def __init__(self, result, *, max_bytes: int, max_rows: int):
+    def __init__(self, result, *, max_bytes: int, max_rows: int, max_unpacked: int | None = None):
         self.result = result
         self.max_bytes = max_bytes
         self.max_rows = max_rows
+        self.limit = max_unpacked if max_unpacked is not None else unpacked_limit()
         self.package = Package()
 
     def error(self, message: str, file: str | None = None, line: int | None = None, column: str | None = None):
@@ -107,32 +175,33 @@ class Reader:
                 self.error(_("%(name)s is in the zip twice.", name=name), file=name)
                 continue
             members[name] = info
-            total += info.file_size
-        if total > self.max_bytes * UNZIPPED_FACTOR:
-            self.error(too_large(total, self.max_bytes * UNZIPPED_FACTOR))
+            if declared_size(info) > self.limit:
+                self.error(self._too_big(), file=name)
+                return
+            total += declared_size(info)
+        if total > self.limit:
+            self.error(self._too_big())
             return
         if spec.MANIFEST not in members:
             self.error(_("The zip has no manifest.csv. OneRoster requires it: it lists each file as bulk, delta "
                          "or absent."), file=spec.MANIFEST)
             return
-        raw = {name: self._unzip(archive, info) for name, info in members.items()}
-        if not self.result.ok:
-            return
-        if not self._manifest(raw[spec.MANIFEST]):
+        self.archive, self.budget = archive, Budget(self.limit)
+        if not self._manifest(members[spec.MANIFEST]):
             return
         for name in spec.DATA_FILES:
             fname = spec.file_name(name)
             mode = self.package.manifest[name]
             line = self.package.manifest_lines[name]
             if mode == "absent":
-                if fname in raw:
+                if fname in members:
                     self.error(_("manifest.csv marks %(file)s absent, but the zip holds it.", file=fname),
                                file=spec.MANIFEST, line=line, column="value")
                 elif name in NEEDED:
                     self.error(_("tracker needs %(file)s to import classes; the manifest marks it absent.",
                                  file=fname), file=spec.MANIFEST, line=line, column="value")
                 continue
-            if fname not in raw:
+            if fname not in members:
                 self.error(_("manifest.csv lists %(file)s as %(mode)s, but the zip has no %(file)s.", file=fname,
                              mode=mode), file=spec.MANIFEST, line=line, column="value")
                 continue
@@ -143,7 +212,7 @@ class Reader:
                              "whole roster from the school system.", file=fname),
                            file=spec.MANIFEST, line=line, column="value")
                 continue
-            rows = self._table(name, raw[fname])
+            rows = self._table(name, members[fname])
             if rows is not None:
                 self.package.tables[name] = rows
         if self.result.ok:
@@ -152,48 +221,73 @@ class Reader:
         if self.result.ok:
             self._check_references()
 
-    def _unzip(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    def _too_big(self) -> str:
+        return _("The files in the zip unpack to more than %(limit)s; tracker reads at most %(limit)s from one "
+                 "roster. Export a smaller roster, one school year for example.", limit=_megabytes(self.limit))
+
+    def _records(self, fname: str, info: zipfile.ZipInfo):
+        """(line, cells) of a CSV file in the zip, the header first; None after reporting why it cannot be read.
+
+        The member is read as a stream, its unpacked bytes counted against the zip's budget, so a file that
+        unpacks to far more than it says is stopped as soon as it passes the limit.
+        """
+        out = []
+        reader = None
         try:
-            with archive.open(info) as fh:
-                data = fh.read(self.max_bytes * UNZIPPED_FACTOR + 1)
+            with self.archive.open(info) as fh:
+                text = io.TextIOWrapper(io.BufferedReader(Counted(fh, self.budget), CHUNK), encoding="utf-8-sig",
+                                        newline="")
+                reader = csv.reader(_lines(text), strict=True)
+                last = 0
+                for record in reader:
+                    line, last = last + 1, reader.line_num
+                    if not record:
+                        continue  # a blank line is not a row
+                    out.append((line, record))
+                    if len(out) > self.max_rows + 1:
+                        self.error(_("%(file)s has more than %(n)d rows.", file=fname, n=self.max_rows), file=fname)
+                        return None
+        except OverBudget:
+            self.error(self._too_big(), file=fname)
+            return None
+        except LineTooLong:
+            self.error(_("The line is longer than %(n)d characters.", n=MAX_LINE), file=fname,
+                       line=(reader.line_num + 1) if reader else 1)
+            return None
+        except UnicodeDecodeError:
+            self.error(_("%(file)s is not UTF-8 text (the first wrong byte is number %(n)d).", file=fname,
+                         n=self._first_bad_byte(info)), file=fname)
+            return None
+        except csv.Error as exc:
+            self.error(_("The line cannot be read as CSV: %(why)s.", why=str(exc)), file=fname,
+                       line=reader.line_num if reader else None)
+            return None
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
             self.error(_("%(name)s cannot be unpacked: %(why)s.", name=info.filename, why=str(exc)),
                        file=info.filename)
-            return b""
-        if len(data) > self.max_bytes * UNZIPPED_FACTOR:
-            self.error(too_large(len(data), self.max_bytes * UNZIPPED_FACTOR), file=info.filename)
-            return b""
-        return data
-
-    def _records(self, fname: str, data: bytes):
-        """(line, cells) of a CSV file, the header first; None after reporting why it cannot be read."""
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            self.error(_("%(file)s is not UTF-8 text (the first wrong byte is number %(n)d).", file=fname,
-                         n=exc.start + 1), file=fname)
-            return None
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        out = []
-        last = 0
-        try:
-            for record in reader:
-                line, last = last + 1, reader.line_num
-                if not record:
-                    continue  # a blank line is not a row
-                out.append((line, record))
-                if len(out) > self.max_rows + 1:
-                    self.error(_("%(file)s has more than %(n)d rows.", file=fname, n=self.max_rows), file=fname)
-                    return None
-        except csv.Error as exc:
-            self.error(_("The line cannot be read as CSV: %(why)s.", why=str(exc)), file=fname,
-                       line=reader.line_num)
             return None
         return out
 
-    def _manifest(self, data: bytes) -> bool:
+    def _first_bad_byte(self, info: zipfile.ZipInfo) -> int:
+        """The position (from 1) of the first byte that is not UTF-8, read again in chunks."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = 0
+        with self.archive.open(info) as fh:
+            raw = Counted(fh, Budget(self.limit))
+            while True:
+                chunk = raw.read(CHUNK)
+                pending = decoder.getstate()[0]
+                try:
+                    decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    return offset - len(pending) + exc.start + 1
+                if not chunk:
+                    return offset + 1
+                offset += len(chunk)
+
+    def _manifest(self, info: zipfile.ZipInfo) -> bool:
         fname = spec.MANIFEST
-        records = self._records(fname, data)
+        records = self._records(fname, info)
         if records is None:
             return False
         if not records or tuple(records[0][1]) != spec.MANIFEST_HEADER:
@@ -240,9 +334,9 @@ class Reader:
 
     # Each data file: header, cells.
 
-    def _table(self, name: str, data: bytes) -> list[Row] | None:
+    def _table(self, name: str, info: zipfile.ZipInfo) -> list[Row] | None:
         fname = spec.file_name(name)
-        records = self._records(fname, data)
+        records = self._records(fname, info)
         if records is None:
             return None
         expected = spec.HEADERS[name]
@@ -385,6 +479,9 @@ class Reader:
         ref("demographics", "sourcedId", "users")
 
 
-def read(data: bytes, result, *, max_bytes: int, max_rows: int) -> Package | None:
-    """The checked package, or None after adding to ``result.errors`` everything that is wrong."""
-    return Reader(result, max_bytes=max_bytes, max_rows=max_rows).read(data)
+def read(data: bytes, result, *, max_bytes: int, max_rows: int, max_unpacked: int | None = None) -> Package | None:
+    """The checked package, or None after adding to ``result.errors`` everything that is wrong.
+
+    ``max_unpacked``: what the files inside may unpack to together (default: ONEROSTER_MAX_UNPACKED_BYTES).
+    """
+    return Reader(result, max_bytes=max_bytes, max_rows=max_rows, max_unpacked=max_unpacked).read(data)
