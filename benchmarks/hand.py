@@ -109,31 +109,28 @@ def attendance(p) -> list[tuple]:
     m_frm, m_until = p.frm.replace(day=1), until.replace(day=1)
     m_until_end = until.replace(day=calendar.monthrange(until.year, until.month)[1])
     rows = _run(f"""
-        WITH span AS (
-          -- enrolments overlapping [frm, until]: the part inside, and whether it starts or ends inside
-          SELECT e.id, e.child_id, e.school_id,
+        WITH RECURSIVE span AS (
+          -- enrolments overlapping [frm, until]: the part inside (lo..hi)
+          SELECT e.child_id, e.school_id,
                  CASE WHEN e.start_date > :frm THEN e.start_date ELSE :frm END AS lo,
-                 CASE WHEN e.end_date < :until THEN e.end_date ELSE :until END AS hi,
-                 CASE WHEN e.start_date > :frm OR e.end_date < :until THEN 1 ELSE 0 END AS partial
+                 CASE WHEN e.end_date < :until THEN e.end_date ELSE :until END AS hi
           FROM enrolment e WHERE e.start_date <= :until AND (e.end_date IS NULL OR e.end_date >= :frm)
         ),
-        bounds AS (
-          SELECT (SELECT ordinal FROM calendar_day WHERE date < :frm ORDER BY date DESC LIMIT 1) AS ord_before,
-                 (SELECT ordinal FROM calendar_day WHERE date <= :until ORDER BY date DESC LIMIT 1) AS ord_through
-        ),
-        own_off AS (  -- each school's own days off in the period that are otherwise school days
-          SELECT o.school_id, COUNT(*) AS n FROM non_school_day o JOIN calendar_day d ON d.date = o.date
-          WHERE o.school_id IS NOT NULL AND o.date BETWEEN :frm AND :until GROUP BY o.school_id
+        series (d) AS (SELECT :frm UNION ALL SELECT {add_days('d', '1')} FROM series WHERE d < :until),
+        ords AS (
+          -- every day of the period: the ordinal of the last calendar day on or before it, and whether it is one
+          SELECT s.d, COALESCE(MAX(cd.ordinal) OVER (ORDER BY s.d), (SELECT ordinal FROM calendar_day
+                 WHERE date < :frm ORDER BY date DESC LIMIT 1), 0) AS thru,
+                 CASE WHEN cd.ordinal IS NULL THEN 0 ELSE 1 END AS is_day
+          FROM series s LEFT JOIN calendar_day cd ON cd.date = s.d
         ),
         facts (child_id, days, recorded, attended, absent, in_period) AS (
-          SELECT s.child_id,
-                 CASE WHEN s.partial = 0 THEN COALESCE(b.ord_through, 0) - COALESCE(b.ord_before, 0) - COALESCE(oo.n, 0)
-                 ELSE COALESCE((SELECT ordinal FROM calendar_day WHERE date <= s.hi ORDER BY date DESC LIMIT 1), 0)
-                    - COALESCE((SELECT ordinal FROM calendar_day WHERE date < s.lo ORDER BY date DESC LIMIT 1), 0)
-                    - (SELECT COUNT(*) FROM non_school_day o JOIN calendar_day d ON d.date = o.date
-                       WHERE o.school_id = s.school_id AND o.date BETWEEN s.lo AND s.hi) END,
-                 0, 0, 0, 1
-          FROM span s CROSS JOIN bounds b LEFT JOIN own_off oo ON oo.school_id = s.school_id
+          SELECT s.child_id, h.thru - l.thru + l.is_day, 0, 0, 0, 1
+          FROM span s JOIN ords l ON l.d = s.lo JOIN ords h ON h.d = s.hi
+          UNION ALL  -- less the school's own days off that are otherwise school days
+          SELECT s.child_id, -1, 0, 0, 0, 1
+          FROM span s JOIN non_school_day o ON o.school_id = s.school_id AND o.date BETWEEN s.lo AND s.hi
+          JOIN calendar_day cd ON cd.date = o.date
           UNION ALL
           SELECT e.child_id, 0, m.recorded, m.present + m.late, m.absent_excused + m.absent_unexcused, 0
           FROM attendance_month m JOIN enrolment e ON e.id = m.enrolment_id
@@ -164,50 +161,64 @@ def attendance(p) -> list[tuple]:
 
 # --- retention and transition ------------------------------------------------------------------
 
+def _target(day: str) -> str:
+    """T for a horizon's end ``day``: the day itself when an academic year holds it, else the last day of the year before."""
+    return (f"CASE WHEN EXISTS (SELECT 1 FROM academic_year y WHERE y.first_day <= {day} AND y.last_day >= {day}) "
+            f"THEN {day} ELSE COALESCE((SELECT MAX(y.last_day) FROM academic_year y WHERE y.last_day < {day}), {day}) END")
+
+
 def retention(p) -> list[tuple]:
-    """retention_<level>_<H>d for both levels and every horizon, in one query."""
-    horizons = " UNION ALL ".join(f"SELECT {h} AS h, :due{h} AS due" for h in HORIZONS)
-    moved = """EXISTS (SELECT 1 FROM enrolment x WHERE x.child_id = f.child_id AND x.exit_reason = 'moved_onward'
-                       AND x.end_date < f.t
-                       AND NOT EXISTS (SELECT 1 FROM enrolment y WHERE y.child_id = f.child_id
-                                       AND y.start_date > x.end_date AND y.start_date <= f.t))"""
+    """retention_<level>_<H>d for both levels and every horizon, in one query.
+
+    Each cohort enrolment is joined once with the child's enrolments, and every horizon's facts
+    are aggregates of that join: retained = an enrolment at the level or higher covers T; moved
+    onward = the latest exit ``moved_onward`` before T (E) exists and no enrolment starts in
+    (E, T], i.e. the latest start on or before T is not after E. (If any such exit has no
+    enrolment starting after it up to T, the latest one has none either.)
+    """
+    targets = ",\n".join(f"{_target(add_days('e.start_date', str(h)))} AS t{h}" for h in HORIZONS)
+    facts = []
+    for h in HORIZONS:
+        t = f"k.t{h}"
+        facts += [f"MAX(CASE WHEN r.start_date <= {t} AND (r.end_date IS NULL OR r.end_date >= {t}) "
+                  f"AND (r.level = 'secondary' OR k.level = 'primary') THEN 1 ELSE 0 END) AS kept{h}",
+                  f"MAX(CASE WHEN r.exit_reason = 'moved_onward' AND r.end_date < {t} THEN r.end_date END) AS left{h}",
+                  f"MAX(CASE WHEN r.start_date <= {t} THEN r.start_date END) AS back{h}"]
+    sums = []
+    for h in HORIZONS:
+        due = f"f.start_date <= :due{h}"
+        sums += [f"SUM(CASE WHEN {due} THEN 1 ELSE 0 END)", f"SUM(CASE WHEN {due} THEN f.kept{h} ELSE 0 END)",
+                 f"SUM(CASE WHEN {due} AND f.kept{h} = 0 AND f.left{h} IS NOT NULL AND f.back{h} <= f.left{h} "
+                 f"THEN 1 ELSE 0 END)"]
+    nl = ",\n               "
     rows = _run(f"""
         WITH cohort AS MATERIALIZED (
           -- the child's first enrolment at its level, started in the period, at least one horizon ago
-          SELECT e.child_id, e.level, e.start_date, c.sex, {uasc('c', 'e.start_date')} AS uasc
+          SELECT e.id, e.child_id, e.level, e.start_date, c.sex, {uasc('c', 'e.start_date')} AS uasc,
+                 {targets}
           FROM enrolment e JOIN child c ON c.id = e.child_id
           WHERE e.start_date BETWEEN :frm AND :to AND e.start_date <= :due{min(HORIZONS)}
             AND NOT EXISTS (SELECT 1 FROM enrolment earlier WHERE earlier.child_id = e.child_id
                             AND earlier.level = e.level AND earlier.start_date < e.start_date)
         ),
-        horizon AS ({horizons}),
-        due AS (
-          SELECT k.*, h.h, {add_days('k.start_date', 'h.h')} AS d
-          FROM cohort k JOIN horizon h ON k.start_date <= h.due
-        ),
-        target AS (  -- T: start + H, or the last day of the academic year before it when no year holds it
-          SELECT due.*, CASE WHEN EXISTS (SELECT 1 FROM academic_year y WHERE y.first_day <= due.d
-                                          AND y.last_day >= due.d) THEN due.d
-                        ELSE COALESCE((SELECT MAX(y.last_day) FROM academic_year y WHERE y.last_day < due.d), due.d)
-                        END AS t
-          FROM due
-        ),
-        f AS MATERIALIZED (
-          SELECT target.*, CASE WHEN EXISTS (
-                   SELECT 1 FROM enrolment r WHERE r.child_id = target.child_id AND r.start_date <= target.t
-                   AND (r.end_date IS NULL OR r.end_date >= target.t)
-                   AND (r.level = 'secondary' OR target.level = 'primary')) THEN 1 ELSE 0 END AS kept
-          FROM target
+        f AS (
+          SELECT k.id, k.level, k.sex, k.uasc, k.start_date,
+                 {nl.join(facts)}
+          FROM cohort k JOIN enrolment r ON r.child_id = k.child_id
+          GROUP BY k.id, k.level, k.sex, k.uasc, k.start_date
         )
-        SELECT f.level, f.h, f.sex, f.uasc, COUNT(*), SUM(f.kept),
-               SUM(CASE WHEN f.kept = 1 THEN 0 WHEN {moved} THEN 1 ELSE 0 END)
-        FROM f GROUP BY 1, 2, 3, 4""", frm=p.frm, to=p.to,
+        SELECT f.level, f.sex, f.uasc,
+               {nl.join(sums)}
+        FROM f GROUP BY 1, 2, 3""", frm=p.frm, to=p.to,
                 **{f"due{h}": p.as_of - dt.timedelta(days=h) for h in HORIZONS})
     out = []
-    for level, h, sex, u, n, kept, moved_on in rows:
-        n, kept, moved_on = int(n), int(kept), int(moved_on)
-        out.append((f"retention_{level}_{int(h)}d", (sex, u), kept, n - moved_on,
-                    {"cohort": n, "retained": kept, "moved_onward": moved_on, "dropped_out": n - kept - moved_on}))
+    for level, sex, u, *numbers in rows:
+        for i, h in enumerate(HORIZONS):
+            n, kept, moved_on = (int(x or 0) for x in numbers[3 * i:3 * i + 3])
+            if not n:
+                continue
+            out.append((f"retention_{level}_{h}d", (sex, u), kept, n - moved_on,
+                        {"cohort": n, "retained": kept, "moved_onward": moved_on, "dropped_out": n - kept - moved_on}))
     return out
 
 
