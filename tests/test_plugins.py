@@ -247,11 +247,8 @@ def test_a_risk_rule_that_is_not_a_rule_is_refused_by_name(database_url, tmp_pat
     mod = tmp_path / "bad_rules.py"
     mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef register_risk_rules():\n    return [object]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    app = create_app(base_config(database_url, PLUGINS=["bad_rules"]))
-    with app.app_context(), pytest.raises(PluginError, match="bad_rules.*not a RiskRule"):
-        from tracker.flags.rules import load_rules
-
-        load_rules()
+    with pytest.raises(PluginError, match="bad_rules.*not a RiskRule"):
+        create_app(base_config(database_url, PLUGINS=["bad_rules"]))
 
 
 def test_hook_report_sections(app, world, tmp_path):
@@ -282,11 +279,8 @@ def test_a_report_section_that_is_not_a_section_is_refused_by_name(database_url,
     mod = tmp_path / "bad_sections.py"
     mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef report_sections():\n    return [{'slug': 'x'}]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    app = create_app(base_config(database_url, PLUGINS=["bad_sections"]))
-    with app.app_context(), pytest.raises(PluginError, match="bad_sections.*Section objects"):
-        from tracker.reports.sections import collect_sections
-
-        collect_sections()
+    with pytest.raises(PluginError, match="bad_sections.*Section objects"):
+        create_app(base_config(database_url, PLUGINS=["bad_sections"]))
 
 
 def _open_round(world):
@@ -328,16 +322,13 @@ def test_hook_register_assessment_types(app, client, auth, world):
 ], ids=["not_a_type", "no_form_class"])
 def test_an_assessment_type_breaking_the_contract_is_refused_by_name(database_url, tmp_path, monkeypatch, returned,
                                                                      message):
-    from tracker.assessments.types import all_types
-
     mod = tmp_path / "bad_types.py"
     mod.write_text("from tracker import hookimpl\nfrom tracker.assessments.types import AssessmentType\n\n"
                    f"@hookimpl\ndef register_assessment_types():\n    return {returned}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "bad_types", raising=False)
-    app = create_app(base_config(database_url, PLUGINS=["bad_types"]))
-    with app.test_request_context(), pytest.raises(PluginError, match=message):
-        all_types()
+    with pytest.raises(PluginError, match=message):
+        create_app(base_config(database_url, PLUGINS=["bad_types"]))
 
 
 def test_hook_assessment_submitted(client, auth, world):
@@ -457,8 +448,163 @@ def test_an_integration_that_is_not_one_is_refused_by_name(database_url, tmp_pat
     mod = tmp_path / "bad_integrations.py"
     mod.write_text("from tracker import hookimpl\n\n@hookimpl\ndef register_integrations():\n    return [42]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    app = create_app(base_config(database_url, PLUGINS=["bad_integrations"]))
-    with app.test_request_context(), pytest.raises(PluginError, match="bad_integrations.*Integration subclasses"):
-        from tracker.integrations.types import all_integrations
+    with pytest.raises(PluginError, match="bad_integrations.*Integration subclasses"):
+        create_app(base_config(database_url, PLUGINS=["bad_integrations"]))
 
-        all_integrations()
+
+# Hook calling: through pluggy, so wrappers and tracing see every call; results checked once, at start-up.
+
+WRAPPERS = '''
+from tracker import hookimpl
+
+SEEN = []
+
+
+@hookimpl(wrapper=True)
+def register_blueprints(app):
+    result = yield
+    SEEN.append(("register_blueprints", sorted(bp.name for bps in result for bp in bps)))
+    return result
+
+
+@hookimpl(wrapper=True)
+def menu_items(user):
+    result = yield
+    SEEN.append(("menu_items", user.role.value))
+    return [*result, [{"endpoint": "dashboard.index", "label": "Added by a wrapper", "order": 98}]]
+
+
+@hookimpl(hookwrapper=True)
+def report_sections():
+    outcome = yield
+    SEEN.append(("report_sections", sorted(s.slug for sections in outcome.get_result() for s in sections)))
+
+
+@hookimpl(wrapper=True)
+def enrolment_changed(enrolment, change):
+    result = yield
+    SEEN.append(("enrolment_changed", change))
+    return result
+'''
+
+
+class TestHookWrappers:
+    """A plugin of wrappers only (new-style ``wrapper=True`` and old-style ``hookwrapper=True``)."""
+
+    @pytest.fixture
+    def app_config(self, tmp_path, monkeypatch):
+        (tmp_path / "hook_wrappers.py").write_text(WRAPPERS)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        monkeypatch.delitem(sys.modules, "hook_wrappers", raising=False)
+        return {"PLUGINS": ["tests.plugins.kitchen_sink", "hook_wrappers"]}
+
+    def test_wrappers_see_collecting_and_event_hooks(self, app, client, auth, world):
+        from tracker import unit_of_work
+        from tracker.enrolment import operations as ops
+        from tracker.reports.sections import collect_sections
+
+        seen = sys.modules["hook_wrappers"].SEEN
+        # At start-up: the blueprints as registered, and menu_items for a stand-in user of every role.
+        (blueprints,) = [names for hook, names in seen if hook == "register_blueprints"]
+        assert {"dashboard", "kitchen_sink", "children"} <= set(blueprints)
+        assert sorted(role for hook, role in seen if hook == "menu_items") == sorted(r.value for r in Role)
+        seen.clear()
+
+        # Each page's menu: one call, and what the wrapper adds is shown.
+        auth.login(world.liaison_a)
+        page = client.get("/").text
+        assert seen == [("menu_items", "liaison")]
+        assert "Added by a wrapper" in page and "Kitchen sink" in page
+
+        with app.test_request_context():
+            slugs = [s.slug for s in collect_sections()]
+        assert ("report_sections", sorted(slugs)) in seen
+
+        ops.exit_enrolment(world.child_a, world.year.first_day + dt.timedelta(days=3), "moved_onward",
+                           user=world.liaison_a)
+        unit_of_work.commit()
+        assert ("enrolment_changed", "exited") in seen
+        assert ("enrolment_changed", "exited", "SA001", None) in kitchen_sink.CALLS
+
+
+def test_hook_calls_are_traced(app, client, auth, world):
+    from tracker import unit_of_work
+    from tracker.enrolment import operations as ops
+
+    pm = app.extensions["tracker_plugins"]
+    lines: list[str] = []
+    pm.trace.root.setwriter(lines.append)
+    undo = pm.enable_tracing()
+    try:
+        auth.login(world.liaison_a)
+        assert client.get("/").status_code == 200
+        ops.exit_enrolment(world.child_a, world.year.first_day + dt.timedelta(days=3), "moved_onward",
+                           user=world.liaison_a)
+        unit_of_work.commit()
+    finally:
+        undo()
+        pm.trace.root.setwriter(None)
+    traced = "".join(lines)
+    assert "menu_items [hook]" in traced and "finish menu_items -->" in traced
+    assert "enrolment_changed [hook]" in traced
+
+
+def test_a_failing_event_plugin_does_not_keep_the_event_from_the_others(app, world, caplog):
+    from tracker import unit_of_work
+    from tracker.enrolment import operations as ops
+
+    class Failing:
+        @hookimpl(tryfirst=True)
+        def enrolment_changed(self, enrolment):
+            raise RuntimeError("plugin bug")
+
+    class Watching:
+        seen: list = []
+
+        @hookimpl(wrapper=True)
+        def enrolment_changed(self, change):
+            result = yield
+            self.seen.append(change)
+            return result
+
+    pm = app.extensions["tracker_plugins"]
+    pm.register(Failing(), name="failing")
+    pm.register(Watching(), name="watching")
+    ops.exit_enrolment(world.child_a, world.year.first_day + dt.timedelta(days=3), "moved_onward",
+                       user=world.liaison_a)
+    unit_of_work.commit()
+    db.session.expire_all()
+    assert world.child_a.open_enrolment is None
+    assert "plugin failing failed in enrolment_changed" in caplog.text
+    # Called after the failing one, the kitchen sink still hears of it, and the wrapper saw the whole call.
+    assert [c[1] for c in kitchen_sink.CALLS if c[0] == "enrolment_changed"] == ["exited"]
+    assert Watching.seen == ["exited"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("hook", "body", "message"), [
+    ("menu_items(user)", "return 'nope'", "'broken': menu_items must return a list, got str"),
+    ("menu_items(user)", "return [{'label': 'X'}]", "'broken': menu_items .*must return dicts with endpoint and label"),
+    ("menu_items(user)", "return [{'endpoint': 'nowhere.index', 'label': 'X'}]",
+     "'broken': menu_items .*'nowhere.index', which no loaded plugin serves"),
+    ("menu_items(user)", "return [{'endpoint': 'children.detail', 'label': 'X'}]",
+     "'broken': menu_items .*URL cannot be built"),
+    ("menu_items(user)", "raise KeyError('oops')", "plugin 'broken' failed in menu_items: KeyError"),
+    ("register_blueprints(app)", "return 'nope'", "'broken': register_blueprints must return a list"),
+    ("report_sections()", "raise ValueError('oops')", "plugin 'broken' failed in report_sections: ValueError"),
+    ("register_commands(cli)", "return [print]", "'broken': register_commands returned .*not a click command"),
+], ids=["menu_not_a_list", "menu_no_endpoint", "menu_unknown_endpoint", "menu_missing_args", "menu_raises",
+        "blueprints_not_a_list", "sections_raise", "commands_not_commands"])
+def test_a_broken_plugin_stops_the_start_naming_it(database_url, tmp_path, monkeypatch, hook, body, message):
+    (tmp_path / "broken.py").write_text(f"from tracker import hookimpl\n\n@hookimpl\ndef {hook}:\n    {body}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "broken", raising=False)
+    with pytest.raises(PluginError, match=message):
+        create_app(base_config(database_url, PLUGINS=["broken"]))
+
+
+def test_every_collecting_hook_is_checked_at_startup():
+    from tracker.plugins import EVENT_HOOKS, STARTUP_CHECKS
+
+    wired_by_create_app = {"startup", "register_blueprints", "register_commands"}
+    assert set(HOOKS) == EVENT_HOOKS | set(STARTUP_CHECKS) | wired_by_create_app

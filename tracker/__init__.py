@@ -105,6 +105,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         owners[cmd.name] = plugin
         app.cli.add_command(cmd)
 
+    from tracker.plugins import check_hooks
+
+    check_hooks(app)  # every other collecting hook, once: a plugin breaking its contract stops the start
+
     for cmd in app.cli.commands.values():
         unit_of_work.wrap_command(cmd)
     pm.hook.startup(app=app)

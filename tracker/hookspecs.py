@@ -1,11 +1,14 @@
 """Every hook tracker offers to plugins.
 
-Hooks are called with keyword arguments. Arguments are added over time, never renamed, so an
-implementation may accept any subset of them. Collecting hooks return data (lists of
-blueprints, menu items, commands); the core validates what comes back and refuses a plugin
-that breaks the contract with a message naming it. Event hooks run after the change is
-committed; what they return is ignored, and an exception in one is logged and does not undo
-the change.
+Hooks are called with keyword arguments, through pluggy (``pm.hook.<name>(**kwargs)``), so
+wrappers (``wrapper=True`` / ``hookwrapper=True``) and tracing see every call. Arguments are
+added over time, never renamed, so an implementation may accept any subset of them.
+Collecting hooks return data (lists of blueprints, menu items, commands); the core checks what
+comes back once, at start-up, and refuses a plugin that breaks the contract with a message
+naming it, so the application does not start. Event hooks run after the change is committed;
+what they return is ignored, and an exception in one is logged with the plugin's name, does not
+undo the change and does not keep the event from the other plugins (docs/plugins.md, "How hooks
+are called").
 """
 from __future__ import annotations
 
@@ -50,10 +53,17 @@ def register_blueprints(app):
 def menu_items(user):
     """Entries for the navigation menu of the signed-in user.
 
+    Called for each page; also once at start-up for a stand-in user of every role (a ``User``
+    with a ``role`` and nothing else), to check the entries: decide on ``user.role`` and do not
+    query the database here. The menu is made only of what the loaded plugins return, so name
+    your own plugin's pages; a blocked plugin's entries go with it.
+
     :param user: the signed-in :class:`tracker.auth.models.User`.
-    :return: a list of dicts with ``endpoint`` (a URL endpoint name), ``label`` (already
-        translated), and optional ``order`` (int, lower first, default 100). Return only the
-        entries this user may use.
+    :return: a list of dicts with ``endpoint`` (an endpoint a loaded plugin serves), ``label``
+        (already translated), and optional ``order`` (int, lower first, default 100) and
+        ``args`` (dict of URL arguments). Return only the entries this user may use. An entry
+        without endpoint and label, or naming an endpoint no loaded plugin serves, stops the
+        start, naming the plugin.
 
     Example::
 

@@ -1,4 +1,6 @@
 """Default plugin: sign-in, sign-out and password pages."""
+from flask_babel import gettext as _
+
 from tracker import hookimpl
 
 
@@ -7,3 +9,8 @@ def register_blueprints(app):
     from tracker.auth.views import bp
 
     return [bp]
+
+
+@hookimpl
+def menu_items(user):
+    return [{"endpoint": "auth.password", "label": _("Password"), "order": 90}]

@@ -1,8 +1,11 @@
-"""Default plugin: the dashboard and the core entries of the navigation menu."""
+"""Default plugin: the dashboard (the home page) and its entry in the navigation menu.
+
+Every other entry of the menu comes from the plugin that serves the page (``menu_items``), so
+blocking a plugin takes its entries out of the menu with its pages.
+"""
 from flask_babel import gettext as _
 
 from tracker import hookimpl
-from tracker.types import Role
 
 
 @hookimpl
@@ -14,11 +17,4 @@ def register_blueprints(app):
 
 @hookimpl
 def menu_items(user):
-    items = [{"endpoint": "dashboard.index", "label": _("Home"), "order": 0}]
-    if user.role in (Role.admin, Role.liaison, Role.teacher):
-        items.append({"endpoint": "children.index", "label": _("Children"), "order": 10})
-        items.append({"endpoint": "schools.index", "label": _("Schools"), "order": 20})
-    if user.role in (Role.admin, Role.liaison):
-        items.append({"endpoint": "children.register", "label": _("Register a child"), "order": 15})
-    items.append({"endpoint": "auth.password", "label": _("Password"), "order": 90})
-    return items
+    return [{"endpoint": "dashboard.index", "label": _("Home"), "order": 0}]

@@ -15,6 +15,9 @@ def register_blueprints(app):
 
 @hookimpl
 def menu_items(user):
+    items = []
+    if user.role in (Role.admin, Role.liaison, Role.teacher):
+        items.append({"endpoint": "schools.index", "label": _("Schools"), "order": 20})
     if user.role == Role.admin:
-        return [{"endpoint": "calendar.index", "label": _("Calendar"), "order": 40}]
-    return []
+        items.append({"endpoint": "calendar.index", "label": _("Calendar"), "order": 40})
+    return items
