@@ -95,7 +95,9 @@ def api(client, path: str, token: str | None = None, method: str = "get", **para
 def issue(user, name="test script", days=90, by=None):
     from tracker.api import tokens
 
-    return tokens.issue(user, name, days, by=by)
+    issued = tokens.issue(user, name, days, by=by)
+    db.session.commit()  # as the command or the request that issues it would
+    return issued
 
 
 def all_rows(*tables: str) -> list:
@@ -233,6 +235,7 @@ def _revoke(row):
     from tracker.api import tokens
 
     tokens.revoke(row)
+    db.session.commit()
 
 
 def _deactivate(row):

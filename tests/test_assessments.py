@@ -142,6 +142,7 @@ def test_the_database_refuses_a_stale_write_too(app, world, baseline):
     with app.test_request_context():
         ops.save(world.teacher_a, child=world.child_a, round_=baseline, atype=all_types()["mood_check"],
                  answers={"calm": "2"}, submit=False, expected_version=None)
+        db.session.commit()
     with Session(db.engine) as other:
         theirs = other.get(Assessment, stored(world.child_a).id)
         mine = stored(world.child_a)
@@ -218,11 +219,13 @@ def test_needs_support_raises_a_flag_that_clears_after_a_better_later_round(app,
     client.post(url(baseline, world.child_a), data={"calm": "1", "joins": "1", "action": "submit", "version": "0"})
     with app.test_request_context():
         refresh(dt.date.today())
+        db.session.commit()
     flags = db.session.scalars(sa.select(Flag).where(Flag.rule == "assessment_needs_support")).all()
     assert [f.child_id for f in flags] == [world.child_a.id] and flags[0].evidence["type"] == "mood_check"
     client.post(url(baseline, world.child_a), data={"calm": "4", "joins": "4", "action": "submit", "version": "1"})
     with app.test_request_context():
         refresh(dt.date.today())
+        db.session.commit()
     db.session.expire_all()
     assert db.session.get(Flag, flags[0].id).cleared_on is not None
 

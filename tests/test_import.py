@@ -263,16 +263,21 @@ def test_rows_outside_a_liaison_officers_scope_are_errors(runner, world, tmp_pat
     children = write(tmp_path, "children", CHILDREN_HEADER
                      + "C-BBBBBB,Zahra,Hosseini,,female,2012-08-02,0,AFG,prs,accompanied,,\n")
     result = run(runner, "children", children, "--as", "liaison.a@example.org")
-    assert result.exit_code == 1 and "line 2, child_code: C-BBBBBB is not in your scope." in result.output
+    assert result.exit_code == 1 and "line 2, child_code: C-BBBBBB is not a child in your scope." in result.output
+    # A code that exists nowhere gets the same answer: the preview does not tell whether a child exists.
+    unknown = write(tmp_path, "children", CHILDREN_HEADER
+                    + "C-ZZZZZZ,Zahra,Hosseini,,female,2012-08-02,0,AFG,prs,accompanied,,\n")
+    result = run(runner, "children", unknown, "--as", "liaison.a@example.org", "--dry-run")
+    assert result.exit_code == 1 and "line 2, child_code: C-ZZZZZZ is not a child in your scope." in result.output
     assert "Zahra" not in result.output.replace("Zahra,Hosseini", "")
     assert count(AttendanceRecord) == 0 and count(Enrolment) == 2
     assert db.session.scalar(sa.select(Child.birth_date).where(Child.code == "C-BBBBBB")) != dt.date(2012, 8, 2)
 
 
 def test_a_liaison_officer_registers_and_corrects_children_in_scope(runner, world, tmp_path):
-    path = write(tmp_path, "children", CHILDREN_HEADER
-                 + "C-AAAAAA,Ahmad,Rahimy,,male,2015-03-04,0,AFG,prs,separated,KRN,\n"
-                 + ",Mariam,Sultani,,female,2013-04-12,1,AFG,prs,accompanied,KRN,2025-08-20\n")
+    path = write(tmp_path, "children", CHILDREN_HEADER.rstrip("\n") + ",guardian_name\n"
+                 + "C-AAAAAA,Ahmad,Rahimy,,male,2015-03-04,0,AFG,prs,separated,KRN,,Vesna Ilić\n"
+                 + ",Mariam,Sultani,,female,2013-04-12,1,AFG,prs,accompanied,KRN,2025-08-20,\n")
     before_version = world.child_a.version
     born = world.child_a.birth_date
     path.write_text(path.read_text().replace("2015-03-04", born.isoformat()))
@@ -285,6 +290,7 @@ def test_a_liaison_officer_registers_and_corrects_children_in_scope(runner, worl
     assert ahmad.version == before_version + 1
     assert [p.status.value for p in ahmad.uasc_periods] == ["accompanied", "separated"]
     assert ahmad.uasc_periods[0].end_date == dt.date.today() - dt.timedelta(days=1)
+    assert [g.name for g in ahmad.guardians if g.end_date is None] == ["Vesna Ilić"]
     mariam = db.session.scalar(sa.select(Child).where(Child.given_name == "Mariam"))
     assert mariam.created_by_id == world.liaison_a.id and mariam.birth_date_estimated
     from tracker import scope

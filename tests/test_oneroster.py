@@ -22,6 +22,7 @@ from tracker.audit.models import AuditEvent
 from tracker.children.models import Child
 from tracker.children.operations import register_child
 from tracker.enrolment.models import Enrolment
+from tracker import unit_of_work
 from tracker.extensions import db
 from tracker.integrations.models import ExternalId, IntegrationPending
 from tracker.integrations.types import PERSONAL_FIELDS, Scope, all_integrations
@@ -90,9 +91,7 @@ def run_import(school, data: bytes, *, user=None, dry_run=False, commit=True, se
     result = oneroster().import_file(io.BytesIO(data), scope_for(school, user, settings=settings), dry_run)
     if commit:
         if result.ok and not dry_run:
-            db.session.commit()
-            for tell in getattr(result, "after_commit", []):
-                tell()
+            unit_of_work.commit()
         else:
             db.session.rollback()
     return result
@@ -155,8 +154,10 @@ def line_of(text: str, fragment: str) -> int:
 
 
 def child(code, given, family, born, *, sex="female", country="AFG"):
-    return register_child(given_name=given, family_name=family, sex=sex, birth_date=born, country=country,
-                          first_language="prs", code=code)
+    registered = register_child(given_name=given, family_name=family, sex=sex, birth_date=born, country=country,
+                                first_language="prs", code=code)
+    unit_of_work.commit()
+    return registered
 
 
 @pytest.fixture

@@ -21,12 +21,11 @@ from tracker import scope as scopes
 from tracker.children.models import Child, utcnow
 from tracker.children.names import name_key, to_ascii
 from tracker.enrolment.models import Enrolment
-from tracker.enrolment.operations import EARLY_START, check_placement
+from tracker.enrolment.operations import EARLY_START, check_placement, save_batch
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.imports.importer import limits
 from tracker.integrations.models import ExternalId, IntegrationPending
-from tracker.plugins import fire, get_pm
 from tracker.schools.models import AcademicYear, SchoolClass
 from tracker.types import Level
 
@@ -480,28 +479,21 @@ class Plan:
     # Writing, in the caller's transaction.
 
     def write(self) -> list[int]:
+        """Through the core's operations: enrolments and classes by ``save_batch``, as the enrolments import."""
         user = self.scope.user
         uid = getattr(user, "id", None)
-        for plan in self.new_classes:
-            plan.new = SchoolClass(school_id=self.school.id, year_id=plan.year.id, level=plan.level,
-                                   grade=plan.grade, name=plan.name)
-            db.session.add(plan.new)
-        db.session.flush()
+        key = lambda plan: (self.school.id, plan.year.id, plan.name)  # noqa: E731
+        new_classes = {key(plan): (plan.level.value, plan.grade) for plan in self.new_classes}
+        class_ids = {key(plan): plan.stored.id for plan in (*[p for _e, p in self.updates],
+                                                          *[p for _c, p, _s in self.creates]) if plan.stored}
         for child, value in self.links:
             db.session.add(ExternalId(child_id=child.id, system=self.system, value=value))
             audit.record("integration_linked", child, user=user)
-        for enrolment, plan in self.updates:
-            enrolment.school_class = plan.school_class
-        created = []
-        for child, plan, start in self.creates:
-            enrolment = Enrolment(child=child, school=self.school, year=plan.year, level=plan.level,
-                                  grade=plan.grade, school_class=plan.school_class, start_date=start,
-                                  created_by_id=uid)
-            db.session.add(enrolment)
-            created.append(enrolment)
-        db.session.flush()
-        for enrolment in created:
-            audit.record("enrolled", enrolment, user=user)
+        updates = [(enrolment.id, {"class_key": key(plan)}) for enrolment, plan in self.updates]
+        creates = [{"child_id": child.id, "school_id": self.school.id, "year_id": plan.year.id,
+                    "level": plan.level.value, "grade": plan.grade, "class_key": key(plan), "start_date": start,
+                    "end_date": None, "exit_reason": None} for child, plan, start in self.creates]
+        created, _closed = save_batch(creates, updates, new_classes=new_classes, class_ids=class_ids, user=user)
         now = utcnow()
         for stored, values in self.pending_writes:
             if stored is None:
@@ -512,7 +504,7 @@ class Plan:
         for stored, resolution in self.resolutions:
             stored.resolved_at, stored.resolved_by_id, stored.resolution = now, uid, resolution
         db.session.flush()
-        return [e.id for e in created]
+        return created
 
 
 def _distinct(plans) -> list[ClassPlan]:
@@ -543,20 +535,9 @@ def import_zip(data: bytes, scope, result, *, today: dt.date | None = None) -> N
     if result.dry_run:
         return
     try:
-        created = plan.write()
+        plan.write()
     except sa.exc.DBAPIError:
         db.session.rollback()
         result.counts = {}
         result.error(_("The data changed while importing, or the database was busy; nothing was saved. Try again."))
         return
-    user = scope.user
-
-    def tell_plugins() -> None:
-        """After the commit: the enrolments made, to the enrolment_changed hooks (as enrol() does)."""
-        if not created or not get_pm().hook.enrolment_changed.get_hookimpls():
-            return
-        for part in _chunks(created):
-            for enrolment in db.session.scalars(sa.select(Enrolment).where(Enrolment.id.in_(part))):
-                fire("enrolment_changed", enrolment=enrolment, change="enrolled", previous=None, user=user)
-
-    result.after_commit = [tell_plugins]

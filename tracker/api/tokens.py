@@ -62,7 +62,7 @@ def issue(user: User, name: str, days: int | None = DEFAULT_DAYS, by: User | Non
     db.session.add(row)
     db.session.flush()
     audit.record("api_token_issued", row, user=by, object_id=str(row.id))
-    db.session.commit()
+    db.session.flush()
     return token, row
 
 
@@ -72,7 +72,7 @@ def revoke(token: ApiToken, by: User | None = None) -> bool:
         return False
     token.revoked_at = utcnow()
     audit.record("api_token_revoked", token, user=by, object_id=str(token.id))
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -98,7 +98,7 @@ def check(token_string: str | None) -> tuple[User | None, str]:
         return None, "inactive"
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
         row.last_used_at = now
-        db.session.commit()
+        db.session.flush()
     return user, "ok"
 
 

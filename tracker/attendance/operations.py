@@ -15,7 +15,7 @@ from tracker.children.models import utcnow
 from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
 from tracker.extensions import db
-from tracker.plugins import fire
+from tracker.unit_of_work import queue
 from tracker.schools.calendar import why_not_school_day
 from tracker.schools.models import SchoolClass
 from tracker.types import AttendanceStatus
@@ -81,6 +81,92 @@ def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
     return counts
 
 
+INSERT_CHUNK = 5000  # new records per executemany, between progress bar updates
+_COLUMNS = ("enrolment_id", "date", "status", "reason", "note", "recorded_by_id", "recorded_at")
+
+
+def save_records(new: list[dict], corrections: list[dict], *, user=None, progress=None) -> None:
+    """Save a batch of attendance records (an import, an integration); flush, no commit.
+
+    ``new`` are rows with no stored record (enrolment_id, date, status, reason), inserted with
+    one prepared statement; ``corrections`` change stored records and go through
+    ``upsert_records``, so the earlier value is kept in the history. The callers have checked
+    that each row's enrolment covers its date and that the date is a school day. The summary is
+    refreshed for every month touched, and ``attendance_saved`` is queued once per class and date.
+    ``progress(n)`` is told how many rows were written, as it goes.
+    """
+    progress = progress or (lambda n: None)
+    _insert(new, {"note": "", "recorded_by_id": getattr(user, "id", None), "recorded_at": utcnow()}, progress)
+    summary.refresh((r["enrolment_id"], r["date"]) for r in new)
+    corrections = sorted(corrections, key=lambda r: (r["enrolment_id"], r["date"]))  # one refresh per month
+    for i in range(0, len(corrections), INSERT_CHUNK):
+        part = corrections[i:i + INSERT_CHUNK]
+        upsert_records(part, user=user)
+        progress(len(part))
+    if new or corrections:
+        audit.record("attendance_imported", user=user, object_type="attendance_record",
+                     object_id=str(len(new) + len(corrections)))
+        _queue_saved([(r["enrolment_id"], r["date"]) for r in (*new, *corrections)], user)
+
+
+def _queue_saved(keys: list[tuple[int, dt.date]], user) -> None:
+    """Queue ``attendance_saved`` per class and date for a batch (only when a plugin listens)."""
+    from tracker.plugins import get_pm
+
+    if not get_pm().hook.attendance_saved.get_hookimpls():
+        return
+    by_day: dict[dt.date, set[int]] = {}
+    for eid, day in keys:
+        by_day.setdefault(day, set()).add(eid)
+    eids = sorted({eid for eid, _d in keys})
+    class_of: dict[int, int | None] = {}
+    for i in range(0, len(eids), CHUNK):
+        class_of.update(db.session.execute(sa.select(Enrolment.id, Enrolment.class_id)
+                                           .where(Enrolment.id.in_(eids[i:i + CHUNK]))).all())
+    classes = {c.id: c for c in db.session.scalars(sa.select(SchoolClass).where(
+        SchoolClass.id.in_({c for c in class_of.values() if c is not None})))}
+    for day in sorted(by_day):
+        ids = sorted(by_day[day])
+        groups: dict[int | None, list[AttendanceRecord]] = {}
+        for i in range(0, len(ids), CHUNK):
+            for rec in db.session.scalars(sa.select(AttendanceRecord).where(
+                    AttendanceRecord.date == day, AttendanceRecord.enrolment_id.in_(ids[i:i + CHUNK]))
+                    .execution_options(populate_existing=True)):
+                groups.setdefault(class_of.get(rec.enrolment_id), []).append(rec)
+        for class_id, records in groups.items():
+            queue("attendance_saved", school_class=classes.get(class_id), date=day, records=records, user=user)
+
+
+def _insert(rows: list[dict], constant: dict, progress) -> None:
+    """INSERT new records with the driver's executemany, in the open transaction.
+
+    Each distinct value goes through its column type's conversion once (a file has a few
+    hundred dates and four statuses), not once per row: with 100,000 rows, per-row parameter
+    processing would cost as much as the database's own work.
+    """
+    if not rows:
+        return
+    conn = db.session.connection()
+    dialect, table = conn.dialect, AttendanceRecord.__table__
+    light = sa.table(table.name, *(sa.column(c) for c in _COLUMNS))  # untyped: values go to the driver as given
+    compiled = sa.insert(light).values({c: sa.bindparam(c) for c in _COLUMNS}).compile(dialect=dialect)
+    convert = {}
+    for c in _COLUMNS:
+        process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            memo: dict = {}
+            convert[c] = lambda v, memo=memo, process=process: memo[v] if v in memo else memo.setdefault(v, process(v))
+    constant = {c: convert[c](v) if c in convert else v for c, v in constant.items()}
+    varying = [c for c in _COLUMNS if c not in constant]
+    names = compiled.positiontup if compiled.positional else _COLUMNS
+    for i in range(0, len(rows), INSERT_CHUNK):
+        part = rows[i:i + INSERT_CHUNK]
+        values = [{**constant, **{c: convert[c](row[c]) if c in convert else row[c] for c in varying}} for row in part]
+        params = [tuple(v[n] for n in names) for v in values] if compiled.positional else values
+        conn.exec_driver_sql(compiled.string, params)
+        progress(len(part))
+
+
 def enrolled_in_class(school_class: SchoolClass, day: dt.date) -> list[Enrolment]:
     return list(db.session.scalars(sa.select(Enrolment).where(
         Enrolment.class_id == school_class.id, Enrolment.start_date <= day,
@@ -118,8 +204,9 @@ def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, M
                      "note": (mark.get("note") or "").strip()[:500]})
     upsert_records(rows, user=user)
     audit.record("register_saved", school_class, user=user, object_id=f"{school_class.id}:{day.isoformat()}")
-    db.session.commit()
+    db.session.flush()
     records = list(db.session.scalars(sa.select(AttendanceRecord).where(
-        AttendanceRecord.date == day, AttendanceRecord.enrolment_id.in_(list(enrolments)))))
-    fire("attendance_saved", school_class=school_class, date=day, records=records, user=user)
+        AttendanceRecord.date == day, AttendanceRecord.enrolment_id.in_(list(enrolments)))
+        .execution_options(populate_existing=True)))
+    queue("attendance_saved", school_class=school_class, date=day, records=records, user=user)
     return records

@@ -6,7 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import current_app
 
-from tracker import audit
+from tracker import audit, unit_of_work
 from tracker.auth.models import LoginAttempt, User
 from tracker.auth.passwords import password_problem
 from tracker.children.models import utcnow
@@ -32,21 +32,23 @@ def authenticate(email: str, password: str) -> tuple[User | None, bool]:
     email = email.strip().lower()
     if is_locked(email):
         audit.record("login_locked", object_type="user", object_id=email[:50])
-        db.session.commit()
+        unit_of_work.keep()  # the refusal is answered 429 and still recorded
+        db.session.flush()
         return None, True
     user = db.session.scalar(sa.select(User).where(User.email == email))
     ok = user is not None and user.active and user.check_password(password)
     db.session.add(LoginAttempt(email=email, success=ok))
     audit.record("login" if ok else "login_failed", user=user if ok else None, object_type="user",
                  object_id=str(user.id) if user else "")
-    db.session.commit()
+    unit_of_work.keep()  # a failed attempt is answered 401 and still counted
+    db.session.flush()
     return (user if ok else None), False
 
 
 def end_sessions(user: User) -> None:
     """Every session of this user ends on its next request."""
     user.session_version += 1
-    db.session.commit()
+    db.session.flush()
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -58,7 +60,7 @@ def change_password(user: User, current: str, new: str) -> None:
     user.set_password(new)
     user.session_version += 1
     audit.record("password_changed", user, user=user, object_id=str(user.id))
-    db.session.commit()
+    db.session.flush()
 
 
 def create_user(email: str, role: Role | str, password: str, *, name: str = "", school_codes=(), class_ids=()) -> User:
@@ -97,7 +99,7 @@ def create_user(email: str, role: Role | str, password: str, *, name: str = "", 
     db.session.add(user)
     db.session.flush()
     audit.record("user_created", user, object_id=str(user.id))
-    db.session.commit()
+    db.session.flush()
     return user
 
 

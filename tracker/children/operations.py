@@ -14,7 +14,7 @@ from tracker.children.names import name_key
 from tracker.dates import years_before
 from tracker.errors import OperationError
 from tracker.extensions import db
-from tracker.plugins import fire
+from tracker.unit_of_work import queue
 from tracker.schools.models import Centre
 from tracker.types import LegalBasis, Sex, UascStatus
 
@@ -36,36 +36,61 @@ def valid_language(code: str) -> bool:
     return bool(code) and pycountry.languages.get(alpha_3=code.lower()) is not None
 
 
+def registration_problems(*, given_name: str, family_name: str, sex: str, birth_date: dt.date | None, country: str,
+                          first_language: str, uasc_status: str, arrival_date: dt.date | None, guardian_name: str,
+                          legal_basis: str, today: dt.date, has_guardian: bool = False) -> list[tuple[str | None, str]]:
+    """What stops a child's registration, as (field, message) pairs, in the order the form shows them.
+
+    The rules of the registration form, the children import and the integrations alike.
+    ``has_guardian``: a stored child already has an open guardian (a correction).
+    """
+    problems: list[tuple[str | None, str]] = []
+    if not given_name.strip():
+        problems.append(("given_name", _("Enter the given name in Latin script.")))
+    if not family_name.strip():
+        problems.append(("family_name", _("Enter the family name in Latin script.")))
+    for field, enum, value in (("sex", Sex, sex), ("uasc_status", UascStatus, uasc_status),
+                               ("legal_basis", LegalBasis, legal_basis)):
+        try:
+            enum(value)
+        except ValueError:
+            problems.append((field, _("“%(value)s” is not one of %(values)s.", value=value,
+                                      values=", ".join(m.value for m in enum))))
+    if birth_date is not None:
+        if birth_date > today:
+            problems.append(("birth_date", _("The birth date cannot be in the future.")))
+        elif birth_date < years_before(today, 30):
+            problems.append(("birth_date", _("tracker records children and young people; check the birth date.")))
+    if not valid_country(country):
+        problems.append(("country", _("Choose a country (ISO 3166 three-letter code).")))
+    if not valid_language(first_language):
+        problems.append(("first_language", _("Choose a language (ISO 639-3 three-letter code).")))
+    if arrival_date and birth_date and (arrival_date > today or arrival_date < birth_date):
+        problems.append(("arrival_date", _("The arrival date must be between the birth date and today.")))
+    if uasc_status in {s.value for s in UascStatus} and UascStatus(uasc_status) != UascStatus.accompanied \
+            and not guardian_name.strip() and not has_guardian:
+        problems.append(("guardian_name", _("An unaccompanied or separated child needs the name of the legal "
+                                            "guardian.")))
+    return problems
+
+
 def register_child(*, given_name: str, family_name: str, name_original: str = "", sex: str, birth_date: dt.date,
                    birth_date_estimated: bool = False, country: str, first_language: str,
                    uasc_status: str = "accompanied", arrival_date: dt.date | None = None,
                    centre: Centre | None = None, centre_since: dt.date | None = None,
                    guardian_name: str = "", guardian_organisation: str = "", guardian_phone: str = "",
                    temporary_id: str = "", asylum_number: str = "", legal_basis: str = "public_task",
-                   code: str | None = None, user=None, today: dt.date | None = None, commit: bool = True) -> Child:
+                   code: str | None = None, user=None, today: dt.date | None = None) -> Child:
     """Register a child with their first UASC status and centre stay, in one transaction."""
     today = today or dt.date.today()
     given_name, family_name = given_name.strip(), family_name.strip()
-    if not given_name:
-        raise OperationError("given_name", _("Enter the given name in Latin script."))
-    if not family_name:
-        raise OperationError("family_name", _("Enter the family name in Latin script."))
-    try:
-        sex, uasc, basis = Sex(sex), UascStatus(uasc_status), LegalBasis(legal_basis)
-    except ValueError as exc:
-        raise OperationError(None, str(exc)) from None
-    if birth_date > today:
-        raise OperationError("birth_date", _("The birth date cannot be in the future."))
-    if birth_date < years_before(today, 30):
-        raise OperationError("birth_date", _("tracker records children and young people; check the birth date."))
-    if not valid_country(country):
-        raise OperationError("country", _("Choose a country (ISO 3166 three-letter code)."))
-    if not valid_language(first_language):
-        raise OperationError("first_language", _("Choose a language (ISO 639-3 three-letter code)."))
-    if arrival_date and (arrival_date > today or arrival_date < birth_date):
-        raise OperationError("arrival_date", _("The arrival date must be between the birth date and today."))
-    if uasc != UascStatus.accompanied and not guardian_name.strip():
-        raise OperationError("guardian_name", _("An unaccompanied or separated child needs the name of the legal guardian."))
+    problems = registration_problems(given_name=given_name, family_name=family_name, sex=sex, birth_date=birth_date,
+                                     country=country, first_language=first_language, uasc_status=uasc_status,
+                                     arrival_date=arrival_date, guardian_name=guardian_name,
+                                     legal_basis=legal_basis, today=today)
+    if problems:
+        raise OperationError(*problems[0])
+    sex, uasc, basis = Sex(sex), UascStatus(uasc_status), LegalBasis(legal_basis)
     if centre is not None and centre_since is None:
         centre_since = arrival_date or today
     if centre_since and (centre_since > today or centre_since < birth_date):
@@ -88,9 +113,7 @@ def register_child(*, given_name: str, family_name: str, name_original: str = ""
     db.session.add(child)
     db.session.flush()
     audit.record("child_registered", child, user=user)
-    if commit:
-        db.session.commit()
-        fire("child_registered", child=child, user=user)
+    queue("child_registered", child=child, user=user)
     return child
 
 
@@ -120,7 +143,7 @@ def change_uasc_status(child: Child, status: str, since: dt.date, *, guardian_na
         child.guardians.append(Guardian(name=guardian_name.strip(), organisation=guardian_organisation.strip(),
                                         start_date=since))
     audit.record("uasc_changed", child, user=user)
-    db.session.commit()
+    db.session.flush()
     return period
 
 
@@ -144,5 +167,130 @@ def move_centre(child: Child, centre: Centre | None, since: dt.date, *, user=Non
         stay = CentreStay(child=child, centre=centre, start_date=since)
         db.session.add(stay)
     audit.record("centre_changed", child, user=user)
-    db.session.commit()
+    db.session.flush()
     return stay
+
+
+BATCH = 1000
+
+
+def save_children(new: list[dict], changes: list[tuple], *, user=None, today: dt.date | None = None,
+                  progress=None) -> list[tuple[int, str]]:
+    """Register and correct a checked batch of children (an import); flush, no commit.
+
+    ``new`` rows carry the registration values (checked with ``registration_problems``) and
+    ``code`` (blank: a new code is generated), ``uasc_status``, ``centre_id``, ``legal_basis``,
+    ``guardian_name``/``guardian_organisation``/``guardian_phone`` and ``line``. ``changes`` are
+    (child, fields, new UASC status or None, new centre id or None, new guardian dict or None):
+    a new status or centre starts ``today``, the history is kept. Returns (line, generated code)
+    pairs. Audit events and ``child_registered`` follow, as for ``register_child``.
+    """
+    from tracker.audit.models import AuditEvent
+    from tracker.children.models import utcnow
+    from tracker.plugins import get_pm
+
+    today = today or dt.date.today()
+    progress = progress or (lambda n: None)
+    uid, now = getattr(user, "id", None), utcnow()
+    for child, fields, uasc, centre_id, guardian in changes:
+        for name, value in fields.items():
+            setattr(child, name, value)
+        if {"given_name", "family_name", "name_original"} & set(fields):
+            child.name_key = name_key(child.given_name, child.family_name, child.name_original)
+        if guardian:
+            _new_guardian(child, guardian, today)
+        if uasc is not None:
+            _change_uasc(child, UascStatus(uasc), today, uid)
+        if centre_id is not None:
+            _move(child, centre_id, today)
+        progress(1)
+    db.session.flush()
+    codes: list[tuple[int, str]] = []
+    created: list[str] = []
+    missing = [row for row in new if not row["code"]]
+    for row, code in zip(missing, _new_codes(len(missing), {row["code"] for row in new})):
+        row["code"] = code
+        codes.append((row["line"], code))
+    table = Child.__table__
+    for i in range(0, len(new), BATCH):
+        part = new[i:i + BATCH]
+        ids = db.session.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [{"code": r["code"], "given_name": r["given_name"], "family_name": r["family_name"],
+              "name_original": r["name_original"],
+              "name_key": name_key(r["given_name"], r["family_name"], r["name_original"]),
+              "sex": r["sex"], "birth_date": r["birth_date"], "birth_date_estimated": r["birth_date_estimated"],
+              "country": r["country"], "first_language": r["first_language"], "arrival_date": r["arrival_date"],
+              "legal_basis": r.get("legal_basis") or LegalBasis.public_task.value, "legal_basis_recorded_at": now,
+              "legal_basis_recorded_by_id": uid, "created_at": now, "created_by_id": uid, "version": 1}
+             for r in part]).scalars().all()
+        since = [r["arrival_date"] or today for r in part]
+        db.session.execute(sa.insert(UascPeriod.__table__), [
+            {"child_id": cid, "status": r["uasc_status"], "start_date": s, "recorded_at": now, "recorded_by_id": uid}
+            for cid, r, s in zip(ids, part, since)])
+        stays = [{"child_id": cid, "centre_id": r["centre_id"], "start_date": s}
+                 for cid, r, s in zip(ids, part, since) if r.get("centre_id") is not None]
+        if stays:
+            db.session.execute(sa.insert(CentreStay.__table__), stays)
+        guardians = [{"child_id": cid, "name": r["guardian_name"].strip(),
+                      "organisation": (r.get("guardian_organisation") or "").strip(),
+                      "phone": (r.get("guardian_phone") or "").strip(), "start_date": s}
+                     for cid, r, s in zip(ids, part, since) if (r.get("guardian_name") or "").strip()]
+        if guardians:
+            db.session.execute(sa.insert(Guardian.__table__), guardians)
+        created.extend(r["code"] for r in part)
+        progress(len(part))
+    events = [{"at": now, "user_id": uid, "action": "child_registered", "object_type": "child", "object_id": code}
+              for code in created]
+    events += [{"at": now, "user_id": uid, "action": "child_updated", "object_type": "child", "object_id": c.code}
+               for c, *_rest in changes]
+    if events:
+        db.session.execute(sa.insert(AuditEvent.__table__), events)
+    if created and get_pm().hook.child_registered.get_hookimpls():
+        for i in range(0, len(created), BATCH):
+            for child in db.session.scalars(sa.select(Child).where(Child.code.in_(created[i:i + BATCH]))):
+                queue("child_registered", child=child, user=user)
+    return codes
+
+
+def _new_codes(n: int, taken: set[str]) -> list[str]:
+    """``n`` fresh codes, none stored and none in the batch (checked in the database in chunks)."""
+    codes: list[str] = []
+    while len(codes) < n:
+        batch = {"C-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) for _ in range(n - len(codes))}
+        batch -= taken
+        ordered = sorted(batch)
+        for i in range(0, len(ordered), BATCH):
+            batch -= set(db.session.scalars(sa.select(Child.code).where(Child.code.in_(ordered[i:i + BATCH]))))
+        taken |= batch
+        codes.extend(sorted(batch))
+    return codes[:n]
+
+
+def _new_guardian(child: Child, guardian: dict, today: dt.date) -> None:
+    for g in child.guardians:
+        if g.end_date is None:
+            g.end_date = max(g.start_date, today - dt.timedelta(days=1))
+    child.guardians.append(Guardian(name=guardian["name"].strip(), organisation=guardian.get("organisation", "").strip(),
+                                    phone=guardian.get("phone", "").strip(), start_date=today))
+
+
+def _change_uasc(child: Child, status: UascStatus, today: dt.date, uid: int | None) -> None:
+    current = next((p for p in child.uasc_periods if p.end_date is None), None)
+    if current is not None and current.start_date >= today:
+        current.status = status
+        return
+    if current is not None:
+        current.end_date = today - dt.timedelta(days=1)
+    child.uasc_periods.append(UascPeriod(status=status, start_date=today, recorded_by_id=uid))
+
+
+def _move(child: Child, centre_id: int, today: dt.date) -> None:
+    current = child.current_stay
+    if current is not None and current.start_date >= today:
+        current.centre_id = centre_id
+        return
+    if current is not None:
+        current.end_date = today - dt.timedelta(days=1)
+        db.session.flush()  # one open stay per child: close before opening
+    child.centre_stays.append(CentreStay(centre_id=centre_id, start_date=today))

@@ -600,6 +600,8 @@ def _refuse_other_data() -> None:
 
 
 def _write(plan: Plan, echo) -> dict:
+    from tracker.schools.operations import refresh_calendar_days
+
     started = time.perf_counter()
     years = [AcademicYear(label=y.label, first_day=y.first_day, last_day=y.last_day) for y in YEARS]
     centres = [Centre(code=code, name=name, kind=kind, municipality=mun) for code, name, kind, mun, _w in CENTRES]
@@ -694,6 +696,7 @@ def _write(plan: Plan, echo) -> dict:
                 bar.update(k + 1 - bar.pos)
                 rows = []
     summary.rebuild()
+    refresh_calendar_days()  # the derived school-day table, built now rather than on the first report
     db.session.add(AuditEvent(user_id=None, action="demo_loaded", object_type="demo",
                               object_id=f"seed {plan.seed}, {len(child_ids)} children"[:50]))
     return {"attendance": written, "seconds": time.perf_counter() - started}
@@ -763,15 +766,7 @@ def build(children: int = 1500, seed: int = 2026, echo=click.echo, today: dt.dat
     today = today or dt.date.today()
     echo(f"Building the demo: {children} children, seed {seed}, lives up to {min(today, YEARS[-1].last_day)}.")
     plan = Planner(children, seed, today).plan()
-    try:
-        stats = _write(plan, echo)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    from tracker.schools.calendar import ensure_calendar_days
-
-    ensure_calendar_days()  # the derived school-day table, built now rather than on the first report
+    stats = _write(plan, echo)
     _announce(plan)
     _summary(echo)
     echo(f"Done in {stats['seconds']:.1f} s.")
@@ -780,12 +775,13 @@ def build(children: int = 1500, seed: int = 2026, echo=click.echo, today: dt.dat
 
 
 def _announce(plan: Plan) -> None:
-    """child_registered for each child, after the commit, when some plugin listens."""
-    from tracker.plugins import fire, get_pm
+    """child_registered for each child, delivered after the commit, when some plugin listens."""
+    from tracker.plugins import get_pm
+    from tracker.unit_of_work import queue
 
     if not get_pm().hook.child_registered.get_hookimpls():
         return
     codes = [c.code for c in plan.children]
     for i in range(0, len(codes), 500):
         for child in db.session.scalars(sa.select(Child).where(Child.code.in_(codes[i:i + 500]))):
-            fire("child_registered", child=child, user=None)
+            queue("child_registered", child=child, user=None)

@@ -12,7 +12,7 @@ from tracker.children.models import Child, utcnow
 from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
 from tracker.extensions import db
-from tracker.plugins import fire
+from tracker.unit_of_work import queue
 from tracker.schools.models import AcademicYear, School, SchoolClass
 from tracker.types import GRADES, ExitReason, Level
 
@@ -54,9 +54,9 @@ def check_placement(child: Child, school: School, level: Level, grade: int, scho
     return year
 
 
-def _commit_open(enrolment: Enrolment) -> None:
+def _flush_open(enrolment: Enrolment) -> None:
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise OperationError(None, _("The child already has an open enrolment; it was changed meanwhile. "
@@ -75,8 +75,8 @@ def enrol(child: Child, school: School, level: str, grade: int, start_date: dt.d
     db.session.add(enrolment)
     db.session.flush()
     audit.record("enrolled", enrolment, user=user)
-    _commit_open(enrolment)
-    fire("enrolment_changed", enrolment=enrolment, change="enrolled", previous=None, user=user)
+    _flush_open(enrolment)
+    queue("enrolment_changed", enrolment=enrolment, change="enrolled", previous=None, user=user)
     return enrolment
 
 
@@ -96,15 +96,97 @@ def _close(enrolment: Enrolment, end_date: dt.date, reason: ExitReason, note: st
 
 
 def _refresh_summary_after(enrolment: Enrolment, end_date: dt.date) -> None:
-    """Registers taken after the new end date stop counting: refresh those months of the summary."""
+    after_close([(enrolment.id, end_date)])
+
+
+def after_close(closed: list[tuple[int, dt.date]]) -> None:
+    """What follows the end of enrolments, one or a batch of (enrolment id, end date).
+
+    Registers taken after the new end date stop counting: those months of the summary are refreshed.
+    """
     from tracker.attendance import summary
     from tracker.attendance.models import AttendanceRecord
 
     db.session.flush()
-    later = db.session.scalars(sa.select(AttendanceRecord.date).where(AttendanceRecord.enrolment_id == enrolment.id,
-                                                                      AttendanceRecord.date > end_date)).all()
-    if later:
-        summary.refresh([(enrolment.id, end_date)] + [(enrolment.id, d) for d in later])
+    ends = dict(closed)
+    ids = sorted(ends)
+    pairs = []
+    for i in range(0, len(ids), BATCH):
+        part = ids[i:i + BATCH]
+        first = min(ends[e] for e in part)
+        for eid, day in db.session.execute(sa.select(AttendanceRecord.enrolment_id, AttendanceRecord.date).where(
+                AttendanceRecord.enrolment_id.in_(part), AttendanceRecord.date > first)):
+            if day > ends[eid]:
+                pairs += [(eid, ends[eid]), (eid, day)]
+    if pairs:
+        summary.refresh(pairs)
+
+
+BATCH = 1000
+
+
+def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_classes: dict | None = None,
+               class_ids: dict | None = None, user=None, progress=None) -> tuple[list[int], list[int]]:
+    """Write a checked batch of enrolments (an import); flush, no commit. Returns (opened ids, closed ids).
+
+    ``new_classes`` maps (school id, year id, name) to (level, grade) of classes to create;
+    ``class_ids`` the same keys to existing class ids. ``updates`` are (enrolment id, values) of
+    stored open enrolments: ``end_date`` with ``exit_reason`` closes one (with the same rules as
+    ``exit_enrolment``), ``class_key`` places it in a class. ``creates`` are new enrolments
+    (child_id, school_id, year_id, level, grade, class_key, start_date, end_date, exit_reason).
+    The caller has checked placement and overlaps. Audit events and ``enrolment_changed`` follow.
+    """
+    from tracker.audit.models import AuditEvent
+    from tracker.plugins import get_pm
+
+    progress = progress or (lambda n: None)
+    uid, now = getattr(user, "id", None), utcnow()
+    class_ids = dict(class_ids or {})
+    if new_classes:
+        table = SchoolClass.__table__
+        keys = list(new_classes)
+        ids = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), [
+            {"school_id": s, "year_id": y, "name": n, "level": new_classes[(s, y, n)][0],
+             "grade": new_classes[(s, y, n)][1]} for s, y, n in keys]).scalars().all()
+        class_ids.update(zip(keys, ids))
+    etable = Enrolment.__table__
+    closed: list[tuple[int, dt.date]] = []
+    # Closing comes first: the database allows one open enrolment per child.
+    for eid, values in updates:
+        values = dict(values)
+        if "class_key" in values:
+            values["class_id"] = class_ids[values.pop("class_key")]
+        if "end_date" in values:
+            values.update(closed_at=now, closed_by_id=uid)
+            closed.append((eid, values["end_date"]))
+        db.session.execute(sa.update(etable).where(etable.c.id == eid).values(**values))
+        progress(1)
+    db.session.flush()
+    opened: list[int] = []
+    for i in range(0, len(creates), BATCH):
+        part = creates[i:i + BATCH]
+        ids = db.session.execute(sa.insert(etable).returning(etable.c.id, sort_by_parameter_order=True), [
+            {"child_id": r["child_id"], "school_id": r["school_id"], "year_id": r["year_id"], "level": r["level"],
+             "grade": r["grade"], "class_id": class_ids[r["class_key"]] if r.get("class_key") else None,
+             "start_date": r["start_date"], "end_date": r["end_date"], "exit_reason": r["exit_reason"],
+             "exit_note": "", "created_at": now, "created_by_id": uid, "closed_at": now if r["end_date"] else None,
+             "closed_by_id": uid if r["end_date"] else None} for r in part]).scalars().all()
+        opened.extend(ids)
+        closed.extend((eid, r["end_date"]) for eid, r in zip(ids, part) if r["end_date"])
+        progress(len(part))
+    closed_ids = [eid for eid, _end in closed if eid not in set(opened)]
+    if closed:
+        after_close(closed)
+    events = [{"at": now, "user_id": uid, "action": action, "object_type": "enrolment", "object_id": str(eid)}
+              for action, ids in (("enrolled", opened), ("exited", closed_ids)) for eid in ids]
+    if events:
+        db.session.execute(sa.insert(AuditEvent.__table__), events)
+    if get_pm().hook.enrolment_changed.get_hookimpls():
+        for change, ids in (("enrolled", opened), ("exited", closed_ids)):
+            for i in range(0, len(ids), BATCH):
+                for enrolment in db.session.scalars(sa.select(Enrolment).where(Enrolment.id.in_(ids[i:i + BATCH]))):
+                    queue("enrolment_changed", enrolment=enrolment, change=change, previous=None, user=user)
+    return opened, closed_ids
 
 
 def exit_enrolment(child: Child, end_date: dt.date, reason: str, *, note: str = "", user=None) -> Enrolment:
@@ -120,8 +202,8 @@ def exit_enrolment(child: Child, end_date: dt.date, reason: str, *, note: str = 
         raise OperationError("reason", _("Use Transfer to move the child to another school."))
     _close(enrolment, end_date, reason, note, user)
     audit.record("exited", enrolment, user=user)
-    db.session.commit()
-    fire("enrolment_changed", enrolment=enrolment, change="exited", previous=None, user=user)
+    db.session.flush()
+    queue("enrolment_changed", enrolment=enrolment, change="exited", previous=None, user=user)
     return enrolment
 
 
@@ -152,6 +234,6 @@ def transfer(child: Child, to_school: School, start_date: dt.date, *, level: str
         db.session.rollback()
         raise OperationError(None, _("The enrolment was changed meanwhile. Reload the page.")) from None
     audit.record("transferred", enrolment, user=user)
-    _commit_open(enrolment)
-    fire("enrolment_changed", enrolment=enrolment, change="transferred", previous=previous, user=user)
+    _flush_open(enrolment)
+    queue("enrolment_changed", enrolment=enrolment, change="transferred", previous=previous, user=user)
     return enrolment

@@ -49,7 +49,7 @@ def refresh(as_of: dt.date | None = None, progress=None) -> dict[str, int]:
         if key not in found and flag.rule in rules:
             flag.cleared_on = as_of
             counts["cleared"] += 1
-    db.session.commit()
+    db.session.flush()
     return counts
 
 
@@ -66,7 +66,7 @@ def acknowledge(flag: Flag, *, user, version: int | None = None) -> None:
         flag.status = "acknowledged"
         flag.acknowledged_at, flag.acknowledged_by_id = utcnow(), user.id
     audit.record("flag_acknowledged", flag, user=user)
-    db.session.commit()
+    db.session.flush()
 
 
 def log_follow_up(flag: Flag, kind: str, date: dt.date, note: str, *, user, version: int | None = None) -> FollowUp:
@@ -83,7 +83,7 @@ def log_follow_up(flag: Flag, kind: str, date: dt.date, note: str, *, user, vers
         flag.status = "acknowledged"
         flag.acknowledged_at, flag.acknowledged_by_id = utcnow(), user.id
     audit.record("follow_up_logged", flag, user=user)
-    db.session.commit()
+    db.session.flush()
     return follow_up
 
 
@@ -95,4 +95,4 @@ def resolve(flag: Flag, outcome: str, note: str, *, user, version: int | None = 
     flag.outcome, flag.outcome_note = outcome, note.strip()[:1000]
     flag.resolved_at, flag.resolved_by_id = utcnow(), user.id
     audit.record("flag_resolved", flag, user=user)
-    db.session.commit()
+    db.session.flush()

@@ -17,17 +17,15 @@ import datetime as dt
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from tracker.attendance import summary
 from tracker.attendance.models import AttendanceRecord
-from tracker.attendance.operations import REASONS, upsert_records
-from tracker.children.models import Child, utcnow
+from tracker.attendance.operations import REASONS, save_records
+from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.imports.context import ImportContext, Plan, chunks, parse_date
 from tracker.schools.models import AcademicYear, NonSchoolDay, School
 from tracker.types import AttendanceStatus
 
-WRITE_CHUNK = 5000  # rows per upsert call, between progress bar updates
 ABSENT = {AttendanceStatus.absent_excused.value, AttendanceStatus.absent_unexcused.value}
 
 
@@ -38,43 +36,8 @@ class AttendancePlan(Plan):
         self.new: list[dict] = []
 
     def write(self, ctx: ImportContext) -> None:
-        self.rows.sort(key=lambda r: (r["enrolment_id"], r["date"]))  # each month's summary refreshed once
         with ctx.progressbar(_("Saving"), len(self.new) + len(self.rows)) as bar:
-            _insert(self.new, {"note": "", "recorded_by_id": ctx.user_id, "recorded_at": utcnow()}, bar)
-            summary.refresh((r["enrolment_id"], r["date"]) for r in self.new)
-            for part in chunks(self.rows, WRITE_CHUNK):
-                upsert_records(part, user=ctx.user)
-                bar.update(len(part))
-
-
-COLUMNS = ("enrolment_id", "date", "status", "reason", "note", "recorded_by_id", "recorded_at")
-
-
-def _insert(rows: list[dict], constant: dict, bar) -> None:
-    """INSERT new records with the driver's executemany, in the open transaction.
-
-    Each distinct value goes through its column type's conversion once (a file has a few
-    hundred dates and four statuses), not once per row: with 100,000 rows, per-row parameter
-    processing would cost as much as the database's own work.
-    """
-    conn = db.session.connection()
-    dialect, table = conn.dialect, AttendanceRecord.__table__
-    light = sa.table(table.name, *(sa.column(c) for c in COLUMNS))  # untyped: values go to the driver as given
-    compiled = sa.insert(light).values({c: sa.bindparam(c) for c in COLUMNS}).compile(dialect=dialect)
-    convert = {}
-    for c in COLUMNS:
-        process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            memo: dict = {}
-            convert[c] = lambda v, memo=memo, process=process: memo[v] if v in memo else memo.setdefault(v, process(v))
-    constant = {c: convert[c](v) if c in convert else v for c, v in constant.items()}
-    varying = [c for c in COLUMNS if c not in constant]
-    names = compiled.positiontup if compiled.positional else COLUMNS
-    for part in chunks(rows, WRITE_CHUNK):
-        values = [{**constant, **{c: convert[c](row[c]) if c in convert else row[c] for c in varying}} for row in part]
-        params = [tuple(v[n] for n in names) for v in values] if compiled.positional else values
-        conn.exec_driver_sql(compiled.string, params)
-        bar.update(len(part))
+            save_records(self.new, self.rows, user=ctx.user, progress=bar.update)
 
 
 class Calendar:

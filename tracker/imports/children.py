@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from tracker.audit.models import AuditEvent
-from tracker.children.models import CentreStay, Child, UascPeriod, utcnow
-from tracker.children.names import name_key, to_ascii
-from tracker.children.operations import CODE_ALPHABET, valid_country, valid_language
+from tracker.children.models import Child
+from tracker.children.names import to_ascii
+from tracker.children.operations import registration_problems, save_children
 from tracker.extensions import db
 from tracker.imports.context import ImportContext, Plan, chunks, parse_date
-from tracker.plugins import fire, get_pm
 from tracker.schools.models import Centre
 from tracker.types import LegalBasis, Sex, UascStatus
 
@@ -39,112 +36,17 @@ class ChildrenPlan(Plan):
     def __init__(self):
         super().__init__()
         self.new: list[dict] = []                      # values of each new child, with "line"
-        self.changes: list[tuple[Child, dict, str | None, int | None]] = []  # child, fields, uasc, centre id
-        self.created: list[str] = []                   # codes, for the hooks
+        self.changes: list[tuple[Child, dict, str | None, int | None, dict | None]] = []
+        # child, fields, new uasc status, new centre id, new guardian (name, organisation, phone)
         self.codes: list[tuple[int, str]] = []         # (line, generated code)
 
     def write(self, ctx: ImportContext) -> None:
-        today, uid = ctx.today, ctx.user_id
         with ctx.progressbar(_("Saving"), self.writes) as bar:
-            for child, fields, uasc, centre_id in self.changes:
-                for name, value in fields.items():
-                    setattr(child, name, value)
-                if {"given_name", "family_name", "name_original"} & set(fields):
-                    child.name_key = name_key(child.given_name, child.family_name, child.name_original)
-                if uasc is not None:
-                    _change_uasc(child, UascStatus(uasc), today, uid)
-                if centre_id is not None:
-                    _move(child, centre_id, today)
-                bar.update(1)
-            db.session.flush()
-            self._insert(ctx, bar)
-        now = utcnow()
-        events = [{"at": now, "user_id": uid, "action": "child_registered", "object_type": "child", "object_id": code}
-                  for code in self.created]
-        events += [{"at": now, "user_id": uid, "action": "child_updated", "object_type": "child", "object_id": c.code}
-                   for c, *_rest in self.changes]
-        if events:
-            db.session.execute(sa.insert(AuditEvent.__table__), events)
-
-    def _insert(self, ctx: ImportContext, bar) -> None:
-        if not self.new:
-            return
-        missing = [row for row in self.new if not row["code"]]
-        for row, code in zip(missing, _new_codes(len(missing), {row["code"] for row in self.new})):
-            row["code"] = code
-            self.codes.append((row["line"], code))
-        table, uid, now = Child.__table__, ctx.user_id, utcnow()
-        for part in chunks(self.new, 1000):
-            ids = db.session.execute(
-                sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                [{"code": r["code"], "given_name": r["given_name"], "family_name": r["family_name"],
-                  "name_original": r["name_original"],
-                  "name_key": name_key(r["given_name"], r["family_name"], r["name_original"]),
-                  "sex": r["sex"], "birth_date": r["birth_date"], "birth_date_estimated": r["birth_date_estimated"],
-                  "country": r["country"], "first_language": r["first_language"], "arrival_date": r["arrival_date"],
-                  "legal_basis": LegalBasis.public_task.value, "legal_basis_recorded_at": now,
-                  "legal_basis_recorded_by_id": uid, "created_at": now, "created_by_id": uid, "version": 1}
-                 for r in part]).scalars().all()
-            since = [r["arrival_date"] or ctx.today for r in part]
-            db.session.execute(sa.insert(UascPeriod.__table__), [
-                {"child_id": cid, "status": r["uasc_status"], "start_date": s, "recorded_at": now,
-                 "recorded_by_id": uid}
-                for cid, r, s in zip(ids, part, since)])
-            stays = [{"child_id": cid, "centre_id": r["centre_id"], "start_date": s}
-                     for cid, r, s in zip(ids, part, since) if r["centre_id"] is not None]
-            if stays:
-                db.session.execute(sa.insert(CentreStay.__table__), stays)
-            self.created.extend(r["code"] for r in part)
-            bar.update(len(part))
-
-    def after_commit(self, ctx: ImportContext) -> None:
-        if not self.created or not get_pm().hook.child_registered.get_hookimpls():
-            return
-        for part in chunks(self.created):
-            for child in db.session.scalars(sa.select(Child).where(Child.code.in_(part))):
-                fire("child_registered", child=child, user=ctx.user)
-
-
-def _new_codes(n: int, taken: set[str]) -> list[str]:
-    """``n`` fresh codes, none stored and none in the file (checked in the database in chunks)."""
-    codes: list[str] = []
-    while len(codes) < n:
-        batch = {"C-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) for _ in range(n - len(codes))}
-        batch -= taken
-        for part in chunks(sorted(batch)):
-            batch -= set(db.session.scalars(sa.select(Child.code).where(Child.code.in_(part))))
-        taken |= batch
-        codes.extend(sorted(batch))
-    return codes[:n]
-
-
-def _change_uasc(child: Child, status: UascStatus, today: dt.date, uid: int | None) -> None:
-    current = next((p for p in child.uasc_periods if p.end_date is None), None)
-    if current is not None and current.start_date >= today:
-        current.status = status
-        return
-    if current is not None:
-        current.end_date = today - dt.timedelta(days=1)
-    child.uasc_periods.append(UascPeriod(status=status, start_date=today, recorded_by_id=uid))
-
-
-def _move(child: Child, centre_id: int, today: dt.date) -> None:
-    current = child.current_stay
-    if current is not None and current.start_date >= today:
-        current.centre_id = centre_id
-        return
-    if current is not None:
-        current.end_date = today - dt.timedelta(days=1)
-        db.session.flush()  # one open stay per child: close before opening
-    child.centre_stays.append(CentreStay(centre_id=centre_id, start_date=today))
+            self.codes = save_children(self.new, self.changes, user=ctx.user, today=ctx.today, progress=bar.update)
 
 
 def validate(table, ctx: ImportContext) -> Plan:
     ix, plan, today = table.index, ChildrenPlan(), ctx.today
-    try:
-        oldest = today.replace(year=today.year - 30)
-    except ValueError:  # 29 February
-        oldest = today.replace(year=today.year - 30, day=28)
     centres = dict(db.session.execute(sa.select(Centre.code, Centre.id)).all())
     visible = ctx.child_scope()
     col = ix.__getitem__
@@ -153,7 +55,7 @@ def validate(table, ctx: ImportContext) -> Plan:
     stored: dict[str, Child] = {}
     for part in chunks(codes):
         for child in db.session.scalars(sa.select(Child).where(Child.code.in_(part)).options(
-                selectinload(Child.uasc_periods), selectinload(Child.centre_stays))):
+                selectinload(Child.uasc_periods), selectinload(Child.centre_stays), selectinload(Child.guardians))):
             stored[child.code] = child
     # Children a blank child_code may mean: same name, sex and birth date.
     i_born = col("birth_date")
@@ -161,7 +63,7 @@ def validate(table, ctx: ImportContext) -> Plan:
     by_person: dict[tuple, list[Child]] = {}
     for part in chunks(sorted(births)):
         for child in db.session.scalars(sa.select(Child).where(Child.birth_date.in_(part)).options(
-                selectinload(Child.uasc_periods), selectinload(Child.centre_stays))):
+                selectinload(Child.uasc_periods), selectinload(Child.centre_stays), selectinload(Child.guardians))):
             by_person.setdefault(_same_person(child.given_name, child.family_name, child.sex.value,
                                               child.birth_date), []).append(child)
     seen_codes: dict[str, int] = {}
@@ -169,7 +71,7 @@ def validate(table, ctx: ImportContext) -> Plan:
     seen_ids: dict[int, int] = {}
     for line, cells in ctx.each(table.good, _("Checking")):
         before = ctx.report.count
-        get = lambda name: cells[col(name)]  # noqa: E731
+        get = lambda name: cells[ix[name]] if name in ix else ""  # noqa: E731 - optional columns may be absent
         code = get("child_code").upper()
         if code and not CODE.match(code):
             ctx.error(line, "child_code", _("“%(value)s” is not a child code (C- and up to ten letters or digits).",
@@ -181,24 +83,32 @@ def validate(table, ctx: ImportContext) -> Plan:
         born = ctx.date(line, "birth_date", get("birth_date"))
         estimated = ctx.choice(line, "birth_date_estimated", get("birth_date_estimated") or "0", ("0", "1"))
         country = get("country").upper()
-        if not valid_country(country):
-            ctx.error(line, "country", _("Choose a country (ISO 3166 three-letter code)."))
         language = get("first_language").lower()
-        if not valid_language(language):
-            ctx.error(line, "first_language", _("Choose a language (ISO 639-3 three-letter code)."))
         uasc = ctx.choice(line, "uasc_status", get("uasc_status"), [s.value for s in UascStatus])
+        basis = ctx.choice(line, "legal_basis", get("legal_basis") or LegalBasis.public_task.value,
+                           [b.value for b in LegalBasis])
+        guardian = {"name": ctx.text(line, "guardian_name", get("guardian_name"), max_length=200, required=False)
+                    or "",
+                    "organisation": ctx.text(line, "guardian_organisation", get("guardian_organisation"),
+                                             max_length=200, required=False) or "",
+                    "phone": ctx.text(line, "guardian_phone", get("guardian_phone"), max_length=50,
+                                      required=False) or ""}
         centre_code = get("centre_code")
         centre_id = centres.get(centre_code) if centre_code else None
         if centre_code and centre_id is None:
             ctx.error(line, "centre_code", _("No centre %(code)s.", code=centre_code))
         arrival = ctx.date(line, "arrival_date", get("arrival_date"), required=False)
-        if born is not None:
-            if born > today:
-                ctx.error(line, "birth_date", _("The birth date cannot be in the future."))
-            elif born < oldest:
-                ctx.error(line, "birth_date", _("tracker records children and young people; check the birth date."))
-            elif arrival is not None and (arrival > today or arrival < born):
-                ctx.error(line, "arrival_date", _("The arrival date must be between the birth date and today."))
+        # The registration form's rules, for what parsed; the guardian rule once the child is known.
+        parsed = {"given_name": given, "family_name": family, "sex": sex, "birth_date": born, "uasc_status": uasc,
+                  "legal_basis": basis, "arrival_date": arrival or dt.date.min}
+        rules = registration_problems(given_name=given or "-", family_name=family or "-", sex=sex or Sex.male.value,
+                                      birth_date=born, country=country, first_language=language,
+                                      uasc_status=uasc or UascStatus.accompanied.value, arrival_date=arrival,
+                                      guardian_name=guardian["name"], legal_basis=basis or LegalBasis.public_task.value,
+                                      today=today, has_guardian=True)
+        for field, message in rules:
+            if parsed.get(field, True) is not None:  # a cell that did not parse is reported once
+                ctx.error(line, field, message)
         if ctx.report.count != before:
             continue
         # Which child the row is about.
@@ -210,8 +120,10 @@ def validate(table, ctx: ImportContext) -> Plan:
                 continue
             seen_codes[code] = line
             child = stored.get(code)
-            if child is not None and visible is not None and child.id not in visible:
-                ctx.error(line, "child_code", _("%(code)s is not in your scope.", code=code))
+            if not ctx.is_admin and (child is None or child.id not in visible):
+                # The same answer whether the code exists elsewhere or not at all: nothing about other children.
+                # Officers leave child_code blank for a new child; tracker gives the code.
+                ctx.error(line, "child_code", ctx.no_child(code))
                 continue
         else:
             person = _same_person(given, family, sex, born)
@@ -234,10 +146,20 @@ def validate(table, ctx: ImportContext) -> Plan:
         values = {"given_name": given, "family_name": family, "name_original": original, "sex": Sex(sex),
                   "birth_date": born, "birth_date_estimated": estimated == "1", "country": country,
                   "first_language": language, "arrival_date": arrival}
+        needs_guardian = uasc != UascStatus.accompanied.value and not guardian["name"]
         if child is None:
+            if needs_guardian:
+                ctx.error(line, "guardian_name", _("An unaccompanied or separated child needs the name of the "
+                                                   "legal guardian."))
+                continue
             plan.new.append({**values, "line": line, "code": code, "sex": sex, "uasc_status": uasc,
-                             "centre_id": centre_id})
+                             "centre_id": centre_id, "legal_basis": basis, "guardian_name": guardian["name"],
+                             "guardian_organisation": guardian["organisation"], "guardian_phone": guardian["phone"]})
             plan.mark(line, "created")
+            continue
+        if needs_guardian and not any(g.end_date is None for g in child.guardians):
+            ctx.error(line, "guardian_name", _("An unaccompanied or separated child needs the name of the "
+                                               "legal guardian."))
             continue
         if child.id in seen_ids:
             ctx.error(line, "child_code", _("The same child is on line %(n)d.", n=seen_ids[child.id]))
@@ -252,12 +174,18 @@ def validate(table, ctx: ImportContext) -> Plan:
                                                 d=child.arrival_date.isoformat()))
                 continue
         fields = {k: v for k, v in values.items() if getattr(child, k) != v}
+        if get("legal_basis") and child.legal_basis.value != basis:
+            fields["legal_basis"] = LegalBasis(basis)
         new_uasc = uasc if child.uasc_status_on(today).value != uasc else None
         current = child.current_stay
         moved = centre_id is not None and (current is None or current.centre_id != centre_id)
         new_centre = centre_id if moved else None
-        if fields or new_uasc or new_centre:
-            plan.changes.append((child, fields, new_uasc, new_centre))
+        open_guardian = next((g for g in child.guardians if g.end_date is None), None)
+        new_guardian = guardian if guardian["name"] and (open_guardian is None or (
+            open_guardian.name, open_guardian.organisation, open_guardian.phone) != (
+            guardian["name"], guardian["organisation"], guardian["phone"])) else None
+        if fields or new_uasc or new_centre or new_guardian:
+            plan.changes.append((child, fields, new_uasc, new_centre, new_guardian))
             plan.mark(line, "updated")
         else:
             plan.mark(line, "unchanged")

@@ -164,8 +164,5 @@ class Plan:
         return self.counts["created"] + self.counts["updated"]
 
     def write(self, ctx: ImportContext) -> None:
-        """Make the changes in the open transaction; flush, never commit."""
+        """Make the changes in the open transaction through the operations; flush, never commit."""
         raise NotImplementedError
-
-    def after_commit(self, ctx: ImportContext) -> None:
-        """Tell plugins, once the changes are committed."""

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from tracker.audit.models import AuditEvent
-from tracker.children.models import Child, utcnow
+from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
-from tracker.enrolment.operations import EARLY_START
+from tracker.enrolment.operations import EARLY_START, save_batch
 from tracker.extensions import db
 from tracker.imports.context import ImportContext, Plan, chunks
-from tracker.plugins import fire, get_pm
 from tracker.schools.models import AcademicYear, School, SchoolClass
 from tracker.types import GRADES, ExitReason, Level
 
@@ -48,51 +46,15 @@ class EnrolmentsPlan(Plan):
         self.class_ids: dict[tuple, int] = {}
         self.create: list[Row] = []
         self.update: list[tuple[Row, dict]] = []
-        self.opened: list[int] = []
-        self.closed: list[int] = []
 
     def write(self, ctx: ImportContext) -> None:
-        uid, now = ctx.user_id, utcnow()
-        table = SchoolClass.__table__
-        if self.new_classes:
-            keys = list(self.new_classes)
-            ids = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), [
-                {"school_id": s, "year_id": y, "name": n, "level": self.new_classes[(s, y, n)][0],
-                 "grade": self.new_classes[(s, y, n)][1]} for s, y, n in keys]).scalars().all()
-            self.class_ids.update(zip(keys, ids))
+        creates = [{"child_id": r.child_id, "school_id": r.school.id, "year_id": r.year.id, "level": r.level,
+                    "grade": r.grade, "class_key": r.class_key, "start_date": r.start, "end_date": r.end,
+                    "exit_reason": r.reason} for r in self.create]
+        updates = [(row.stored.id, dict(values)) for row, values in self.update]
         with ctx.progressbar(_("Saving"), self.writes) as bar:
-            # Closing comes first: the database allows one open enrolment per child.
-            etable = Enrolment.__table__
-            for row, values in self.update:
-                if "class_key" in values:
-                    values["class_id"] = self.class_ids[values.pop("class_key")]
-                if "end_date" in values:
-                    values.update(closed_at=now, closed_by_id=uid)
-                    self.closed.append(row.stored.id)
-                db.session.execute(sa.update(etable).where(etable.c.id == row.stored.id).values(**values))
-                bar.update(1)
-            db.session.flush()
-            for part in chunks(self.create, 1000):
-                ids = db.session.execute(sa.insert(etable).returning(etable.c.id, sort_by_parameter_order=True), [
-                    {"child_id": r.child_id, "school_id": r.school.id, "year_id": r.year.id, "level": r.level,
-                     "grade": r.grade, "class_id": self.class_ids[r.class_key] if r.class_key else None,
-                     "start_date": r.start, "end_date": r.end, "exit_reason": r.reason, "exit_note": "",
-                     "created_at": now, "created_by_id": uid, "closed_at": now if r.end else None,
-                     "closed_by_id": uid if r.end else None} for r in part]).scalars().all()
-                self.opened.extend(ids)
-                bar.update(len(part))
-        events = [{"at": now, "user_id": uid, "action": action, "object_type": "enrolment", "object_id": str(eid)}
-                  for action, ids in (("enrolled", self.opened), ("exited", self.closed)) for eid in ids]
-        if events:
-            db.session.execute(sa.insert(AuditEvent.__table__), events)
-
-    def after_commit(self, ctx: ImportContext) -> None:
-        if not get_pm().hook.enrolment_changed.get_hookimpls():
-            return
-        for change, ids in (("enrolled", self.opened), ("exited", self.closed)):
-            for part in chunks(ids):
-                for enrolment in db.session.scalars(sa.select(Enrolment).where(Enrolment.id.in_(part))):
-                    fire("enrolment_changed", enrolment=enrolment, change=change, previous=None, user=ctx.user)
+            save_batch(creates, updates, new_classes=self.new_classes, class_ids=self.class_ids, user=ctx.user,
+                       progress=bar.update)
 
 
 def validate(table, ctx: ImportContext) -> Plan:

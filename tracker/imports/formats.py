@@ -20,6 +20,7 @@ from tracker.imports.report import Report
 class Format:
     columns: tuple[str, ...]
     reference: bool  # reference data: administrators only
+    optional: tuple[str, ...] = ()  # columns a file may leave out (read as blank cells)
 
 
 FORMATS: dict[str, Format] = {
@@ -29,7 +30,8 @@ FORMATS: dict[str, Format] = {
     "non_school_days": Format(("academic_year", "date", "description", "school_code"), True),
     "children": Format(("child_code", "given_name", "family_name", "name_original", "sex", "birth_date",
                         "birth_date_estimated", "country", "first_language", "uasc_status", "centre_code",
-                        "arrival_date"), False),
+                        "arrival_date", "guardian_name", "guardian_organisation", "guardian_phone", "legal_basis"),
+                       False, optional=("guardian_name", "guardian_organisation", "guardian_phone", "legal_basis")),
     "enrolments": Format(("child_code", "school_code", "academic_year", "level", "grade", "class_name",
                           "start_date", "end_date", "exit_reason"), False),
     "attendance": Format(("child_code", "school_code", "date", "status", "reason"), False),
@@ -97,7 +99,7 @@ def read_table(text: str, kind: str, report: Report, *, max_rows: int) -> Table 
                                   name=name, kind=kind, columns=listed))
         seen.add(name)
     for name in expected:
-        if name not in seen:
+        if name not in seen and name not in FORMATS[kind].optional:
             report.add(1, name, _("The column “%(name)s” is missing.", name=name))
     if report:
         return None

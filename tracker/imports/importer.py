@@ -1,7 +1,8 @@
 """Run an import: read the file, check every row, then write all of it in one transaction or none of it.
 
 Both the ``tracker import`` command and the upload page call ``run_import``; a dry run checks
-and counts without writing.
+and counts without writing. The writes go through the operations' batch functions (children,
+enrolments, attendance, the calendar), flushed; the request or command commits them once.
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def run_import(kind: str, data: bytes, *, user=None, dry_run: bool = False, prog
     try:
         plan.write(ctx)
         audit.record("imported", user=user, object_type=kind, object_id=str(len(table.rows)))
-        db.session.commit()
+        db.session.flush()
     except sa.exc.DBAPIError:
         db.session.rollback()
         current_app.logger.exception("import of %s failed while saving", kind)  # no row values: personal data
@@ -101,7 +102,6 @@ def run_import(kind: str, data: bytes, *, user=None, dry_run: bool = False, prog
     result.counts.update(plan.counts)
     result.codes = list(getattr(plan, "codes", []))
     result.saved = True
-    plan.after_commit(ctx)
     return _finish(result, report)
 
 

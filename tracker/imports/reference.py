@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
+from tracker.schools.operations import save_reference
 from tracker.imports.context import ImportContext, Plan
 from tracker.imports.formats import Table
 from tracker.schools.models import AcademicYear, Centre, NonSchoolDay, School
@@ -30,11 +31,7 @@ class ReferencePlan(Plan):
         self.updates: list[tuple[object, dict]] = []
 
     def write(self, ctx: ImportContext) -> None:
-        for obj, values in self.updates:
-            for name, value in values.items():
-                setattr(obj, name, value)
-        db.session.add_all(self.creates)
-        db.session.flush()
+        save_reference(self.creates, self.updates, user=ctx.user)
 
 
 def _changes(obj, values: dict) -> dict:

@@ -6,7 +6,7 @@ import io
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from tracker import audit, scope
+from tracker import audit, scope, unit_of_work
 from tracker.children.models import Child, utcnow
 from tracker.errors import OperationError
 from tracker.extensions import db
@@ -68,7 +68,7 @@ def enable(slug: str, school: School, user, *, settings: dict | None = None, all
     row.updated_at, row.updated_by_id = utcnow(), getattr(user, "id", None)
     db.session.add(row)
     audit.record("integration_enabled", user=user, object_type="school", object_id=f"{school.code}:{slug}")
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -80,7 +80,7 @@ def disable(slug: str, school: School, user) -> None:
         row.enabled = False
         row.updated_at, row.updated_by_id = utcnow(), getattr(user, "id", None)
         audit.record("integration_disabled", user=user, object_type="school", object_id=f"{school.code}:{slug}")
-        db.session.commit()
+        db.session.flush()
 
 
 def _scope(slug: str, school: School, user) -> tuple[Integration, Scope]:
@@ -104,7 +104,7 @@ def _record(slug, school, user, direction, *, dry_run=False, ok=True, counts=Non
                          user_id=getattr(user, "id", None))
     db.session.add(run)
     audit.record(f"integration_{direction}", user=user, object_type="school", object_id=f"{school.code}:{slug}")
-    db.session.commit()
+    db.session.flush()
     return run
 
 
@@ -127,9 +127,10 @@ def run_import(slug: str, school: School, user, data: bytes, *, dry_run: bool = 
         db.session.rollback()  # an import writes everything or nothing
     run = _record(slug, school, user, "import", dry_run=dry_run, ok=result.ok, counts=result.counts,
                   errors=result.errors)
-    if result.ok and not dry_run:
-        for call in result.after_commit:
-            call()
+    if not result.ok:
+        unit_of_work.keep()  # the refused run is answered 400 and still listed with its errors
+    for call in result.after_commit if result.ok and not dry_run else ():
+        call()  # an integration's own follow-ups; event hooks are delivered after the commit
     return result, run
 
 
@@ -156,10 +157,10 @@ def resolve_match(pending: IntegrationPending, child_code: str, user) -> Child:
         db.session.add(ExternalId(child_id=child.id, system=system, value=pending.key))
     pending.resolved_at, pending.resolved_by_id, pending.resolution = utcnow(), user.id, f"matched:{child.code}"
     audit.record("integration_matched", child, user=user)
-    db.session.commit()
+    db.session.flush()
     return child
 
 
 def resolve_ignore(pending: IntegrationPending, user) -> None:
     pending.resolved_at, pending.resolved_by_id, pending.resolution = utcnow(), user.id, "ignored"
-    db.session.commit()
+    db.session.flush()

@@ -64,28 +64,26 @@ def _fingerprint() -> str:
     return hashlib.sha256(repr((years, days)).encode()).hexdigest()
 
 
-def ensure_calendar_days() -> None:
-    """Rebuild calendar_day if the academic years or general non-school days changed since it was built."""
-    from tracker.schools.models import CalendarDay, CalendarState
+def calendar_days_current() -> bool:
+    """Whether calendar_day was built from the academic years and general non-school days as they are now."""
+    from tracker.schools.models import CalendarState
 
-    fingerprint = _fingerprint()
     state = db.session.get(CalendarState, 1)
-    if state is not None and state.fingerprint == fingerprint:
-        return
-    db.session.execute(sa.delete(CalendarDay))
-    off = set(db.session.scalars(sa.select(NonSchoolDay.date).where(NonSchoolDay.school_id.is_(None))))
-    rows, ordinal = [], 0
-    for year in db.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.first_day)):
-        day = year.first_day
-        while day <= year.last_day:
-            if day.weekday() < 5 and day not in off:
-                ordinal += 1
-                rows.append({"date": day, "ordinal": ordinal, "year_id": year.id})
-            day += dt.timedelta(days=1)
-    if rows:
-        db.session.execute(sa.insert(CalendarDay), rows)
-    if state is None:
-        db.session.add(CalendarState(id=1, fingerprint=fingerprint))
-    else:
-        state.fingerprint = fingerprint
-    db.session.commit()
+    return state is not None and state.fingerprint == _fingerprint()
+
+
+def ensure_calendar_days() -> None:
+    """Before counting school days: calendar_day is current.
+
+    The calendar operations (``tracker.schools.operations``) rebuild it whenever they change
+    the years or the general non-school days, so this finds it current; only a database
+    changed by hand (or restored from an older backup) makes it rebuild here, in the open
+    transaction, so that no figure is computed from a stale calendar.
+    """
+    if not calendar_days_current():
+        import logging
+
+        from tracker.schools.operations import refresh_calendar_days
+
+        logging.getLogger(__name__).warning("calendar_day was stale; rebuilt before computing")
+        refresh_calendar_days()

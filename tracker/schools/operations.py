@@ -34,7 +34,7 @@ def add_year(label: str, first_day: dt.date, last_day: dt.date, *, user=None) ->
     db.session.add(year)
     db.session.flush()
     audit.record("year_added", year, user=user, object_id=year.label)
-    db.session.commit()
+    refresh_calendar_days()
     return year
 
 
@@ -58,16 +58,69 @@ def add_non_school_day(year: AcademicYear, day: dt.date, description: str, *, sc
     from tracker.attendance import summary
 
     summary.refresh_day(day)
-    db.session.commit()
+    if school is None:
+        refresh_calendar_days()
     return nsd
 
 
 def remove_non_school_day(nsd: NonSchoolDay, *, user=None) -> None:
     audit.record("non_school_day_removed", nsd, user=user)
-    day = nsd.date
+    day, every_school = nsd.date, nsd.school_id is None
     db.session.delete(nsd)
     db.session.flush()
     from tracker.attendance import summary
 
     summary.refresh_day(day)
-    db.session.commit()
+    if every_school:
+        refresh_calendar_days()
+
+
+def refresh_calendar_days() -> None:
+    """Rebuild calendar_day (school days of every school, numbered within their year); flush, no commit.
+
+    Called by every operation that changes the academic years or the non-school days of every school.
+    """
+    from tracker.schools.calendar import _fingerprint
+
+    from tracker.schools.models import CalendarDay, CalendarState
+
+    fingerprint = _fingerprint()
+    state = db.session.get(CalendarState, 1)
+    db.session.execute(sa.delete(CalendarDay))
+    off = set(db.session.scalars(sa.select(NonSchoolDay.date).where(NonSchoolDay.school_id.is_(None))))
+    rows, ordinal = [], 0
+    for year in db.session.scalars(sa.select(AcademicYear).order_by(AcademicYear.first_day)):
+        day = year.first_day
+        while day <= year.last_day:
+            if day.weekday() < 5 and day not in off:
+                ordinal += 1
+                rows.append({"date": day, "ordinal": ordinal, "year_id": year.id})
+            day += dt.timedelta(days=1)
+    if rows:
+        db.session.execute(sa.insert(CalendarDay), rows)
+    if state is None:
+        db.session.add(CalendarState(id=1, fingerprint=fingerprint))
+    else:
+        state.fingerprint = fingerprint
+    db.session.flush()
+
+
+def save_reference(creates: list, updates: list[tuple[object, dict]], *, user=None) -> None:
+    """Save checked reference rows (schools, centres, academic years, non-school days) from an import.
+
+    ``creates`` are new model objects, ``updates`` (object, values to set). Registers already taken
+    on a day that becomes a non-school day stop counting (the summary is refreshed for that day),
+    and calendar_day follows any change of years or general non-school days. Flush, no commit.
+    """
+    from tracker.attendance import summary
+
+    for obj, values in updates:
+        for name, value in values.items():
+            setattr(obj, name, value)
+    db.session.add_all(creates)
+    db.session.flush()
+    touched = [obj for obj in (*creates, *(o for o, _v in updates))]
+    for day in sorted({obj.date for obj in touched if isinstance(obj, NonSchoolDay)}):
+        summary.refresh_day(day)
+    if any(isinstance(obj, (AcademicYear, NonSchoolDay)) for obj in touched):
+        refresh_calendar_days()
