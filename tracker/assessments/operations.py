@@ -21,12 +21,28 @@ class ConflictError(OperationError):
     """Someone else saved the same form after this user opened it."""
 
 
+def round_day(round_: AssessmentRound, today: dt.date) -> dt.date:
+    """The day a round's form is about: today while the round is open, else its first or last day."""
+    return min(max(today, round_.opens), round_.closes)
+
+
 def enrolment_for(child, day: dt.date) -> Enrolment | None:
     """The child's enrolment covering ``day``, else the latest one that started by then."""
     q = (sa.select(Enrolment).where(Enrolment.child_id == child.id, Enrolment.start_date <= day)
          .order_by(sa.case((sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day), 0), else_=1),
                    Enrolment.start_date.desc()).limit(1))
     return db.session.scalar(q)
+
+
+def moved_away(child, enrolment: Enrolment | None, today: dt.date) -> bool:
+    """True when the child is now at another school than the enrolment a round's form belongs to."""
+    current = enrolment_for(child, today)
+    return enrolment is not None and current is not None and current.school_id != enrolment.school_id
+
+
+def moved_message(child) -> str:
+    return _("%(name)s has moved to another school since this round, so the form can no longer be filled in here. "
+             "What was saved is kept.", name=child.display_name)
 
 
 def find(child, round_: AssessmentRound, slug: str) -> Assessment | None:
@@ -43,13 +59,17 @@ def save(user, *, child, round_: AssessmentRound, atype: AssessmentType, answers
          expected_version: int | None, today: dt.date | None = None) -> Assessment:
     """Save a form as a draft or submit it (or correct a submitted one). Commits.
 
+    The form belongs to the enrolment the round covers (its grade scores it), and is filled in by that
+    enrolment's teachers and liaison officers while the child is still at that school.
     ``expected_version``: the version the user's form was opened at (None or 0 for a new form).
     Raises OperationError (with the field, when one is at fault), ConflictError, PermissionError.
     """
     today = today or dt.date.today()
-    enrolment = enrolment_for(child, today)
+    enrolment = enrolment_for(child, round_day(round_, today))
     if not atype.may_fill(user, enrolment):
         raise PermissionError("not allowed to fill this form for this child")
+    if moved_away(child, enrolment, today):
+        raise OperationError(None, moved_message(child))
     if round_.opens > today:
         raise OperationError(None, _("This round opens on %(day)s.", day=round_.opens.isoformat()))
     existing = find(child, round_, atype.slug)

@@ -108,11 +108,21 @@ def fill(round_id: int, slug: str, code: str):
     round_ = db.session.get(AssessmentRound, round_id) or abort(404)
     atype = enabled_types().get(slug) or abort(404)
     child = scope.get_child_or_404(user, code)
-    enrolment = ops.enrolment_for(child, min(max(dt.date.today(), round_.opens), round_.closes))
+    today = dt.date.today()
+    enrolment = ops.enrolment_for(child, ops.round_day(round_, today))
     existing = ops.find(child, round_, slug)
     may_fill = atype.may_fill(user, enrolment)
     if not may_fill and not (existing is not None and may_see(user, child)):
         abort(404)
+    moved = may_fill and ops.moved_away(child, enrolment, today)
+    if moved:
+        # The round's teachers may still read what was saved, but no longer write: the child is at another school.
+        form = atype.form_class(data=existing.answers if existing else None)
+        form.form_errors.append(ops.moved_message(child))
+        if request.method == "GET" and existing is not None:
+            audit.record("assessment_viewed", existing, user=user)
+        page = _render_form(atype, round_, child, form, existing, existing.version if existing else 0, False)
+        return page, 409 if request.method == "POST" else 200
     if request.method == "POST":
         if not may_fill:
             abort(404)
@@ -123,7 +133,10 @@ def fill(round_id: int, slug: str, code: str):
         if valid:
             try:
                 ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
-                                 submit=action == "submit", expected_version=version)
+                         submit=action == "submit", expected_version=version, today=today)
+            except PermissionError:
+                db.session.rollback()
+                abort(404)
             except ops.ConflictError as exc:
                 db.session.rollback()
                 form.form_errors.append(exc.message)
