@@ -126,6 +126,12 @@ def test_every_page_works_with_every_plugin_loaded(app, world, auth, client):
     _visit_every_page_as_every_role(app, world, auth, client)
 
 
+@pytest.mark.parametrize("blocked", [BLOCKABLE], ids=["all_at_once"])
+def test_the_essential_plugins_work_alone(app, world, auth, client, blocked):
+    assert set(app.blueprints) == {"auth", "dashboard"}
+    _visit_every_page_as_every_role(app, world, auth, client)
+
+
 @pytest.mark.parametrize("blocked", [[], ["tracker.schools.default_schools", "tracker.children.default_children"]],
                          ids=["none", "schools_and_children"])
 def test_the_menu_holds_only_what_the_loaded_plugins_contribute(client, auth, world, blocked):
