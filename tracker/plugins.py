@@ -119,8 +119,7 @@ def _guard(function: Callable, plugin: str, hook: str) -> Callable:
 def make_plugin_manager(config: dict) -> pluggy.PluginManager:
     pm = PluginManager(PROJECT)
     pm.add_hookspecs(hookspecs)
-    blocked = list(config.get("BLOCKED_PLUGINS", []))
-    for name in blocked:
+    for name in config.get("BLOCKED_PLUGINS", []):
         if name in ESSENTIAL_PLUGINS:
             raise PluginError(f"plugin {name!r} cannot be blocked: {ESSENTIAL_PLUGINS[name]}")
         pm.set_blocked(name)
