@@ -215,8 +215,14 @@ def test_an_officer_with_no_school_cannot_register_a_child(client, world):
 
 @pytest.mark.parametrize("who", ["liaison_a", "liaison_none", "admin"])
 def test_the_integrations_page_answers_every_staff_member(client, world, things, who):
+    """An integration that may share names with the school's system is listed with them (it answered 500)."""
+    integration_ops.enable("oneroster", world.school_a, world.admin, allowed_fields=["names", "birth_date"])
+    db.session.commit()
     sign_in(client, getattr(world, who))
-    assert client.get("/integrations/").status_code == 200
+    page = client.get("/integrations/")
+    assert page.status_code == 200
+    if who != "liaison_none":
+        assert "Includes: Birth date, Names." in page.text
     assert client.get("/integrations/pending").status_code == 200
 
 
