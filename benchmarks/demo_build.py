@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from tracker import create_app  # noqa: E402
+from tracker import create_app, unit_of_work  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import (AcademicYear, AttendanceMonth, AttendanceRecord, Centre, CentreStay, Child,  # noqa: E402
                             Enrolment, Guardian, NonSchoolDay, School, SchoolClass, UascPeriod, User)
@@ -46,6 +46,7 @@ def main() -> None:
         lines: list[str] = []
         t = time.perf_counter()
         build(children=args.children, seed=args.seed, echo=lines.append)
+        unit_of_work.commit()  # as the `tracker demo` command does when it returns
         wall = time.perf_counter() - t
         counts = {m.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in TABLES}
         db.session.remove()

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracker import audit
+from tracker import audit, bulk
 from tracker.attendance import summary
 from tracker.attendance.models import AttendanceChange, AttendanceRecord
 from tracker.children.models import utcnow
@@ -93,7 +93,8 @@ def save_records(new: list[dict], corrections: list[dict], *, user=None, progres
     ``upsert_records``, so the earlier value is kept in the history. The callers have checked
     that each row's enrolment covers its date and that the date is a school day. The summary is
     refreshed for every month touched, and ``attendance_saved`` is queued once per class and date.
-    ``progress(n)`` is told how many rows were written, as it goes.
+    ``progress(n)`` is told how many rows were written, as it goes. A new row may carry its own
+    ``note``, ``recorded_by_id`` and ``recorded_at`` (the demo's registers, taken in the past).
     """
     progress = progress or (lambda n: None)
     _insert(new, {"note": "", "recorded_by_id": getattr(user, "id", None), "recorded_at": utcnow()}, progress)
@@ -145,6 +146,14 @@ def _insert(rows: list[dict], constant: dict, progress) -> None:
     processing would cost as much as the database's own work.
     """
     if not rows:
+        return
+    constant = {c: v for c, v in constant.items() if c not in rows[0]}
+    if bulk.is_postgresql():
+        for i in range(0, len(rows), INSERT_CHUNK):
+            part = rows[i:i + INSERT_CHUNK]
+            bulk.copy(AttendanceRecord.__table__, [{**constant, **{c: row.get(c, "") for c in _COLUMNS
+                                                                   if c not in constant}} for row in part])
+            progress(len(part))
         return
     conn = db.session.connection()
     dialect, table = conn.dialect, AttendanceRecord.__table__

@@ -184,6 +184,11 @@ def save_children(new: list[dict], changes: list[tuple], *, user=None, today: dt
     (child, fields, new UASC status or None, new centre id or None, new guardian dict or None):
     a new status or centre starts ``today``, the history is kept. Returns (line, generated code)
     pairs. Audit events and ``child_registered`` follow, as for ``register_child``.
+
+    A record brought in with its history (the demo builder) may also carry ``created_at``,
+    ``created_by_id``, ``temporary_id``, ``asylum_number`` and the lists ``uasc_periods``
+    [(status, start, end, recorded_at, recorded_by_id)], ``stays`` [(centre_id, start, end)] and
+    ``guardians`` [(name, organisation, phone, start, end)].
     """
     from tracker.audit.models import AuditEvent
     from tracker.children.models import utcnow
@@ -221,23 +226,31 @@ def save_children(new: list[dict], changes: list[tuple], *, user=None, today: dt
               "name_key": name_key(r["given_name"], r["family_name"], r["name_original"]),
               "sex": r["sex"], "birth_date": r["birth_date"], "birth_date_estimated": r["birth_date_estimated"],
               "country": r["country"], "first_language": r["first_language"], "arrival_date": r["arrival_date"],
-              "legal_basis": r.get("legal_basis") or LegalBasis.public_task.value, "legal_basis_recorded_at": now,
-              "legal_basis_recorded_by_id": uid, "created_at": now, "created_by_id": uid, "version": 1}
+              "temporary_id": r.get("temporary_id") or None, "asylum_number": r.get("asylum_number") or None,
+              "legal_basis": r.get("legal_basis") or LegalBasis.public_task.value,
+              "legal_basis_recorded_at": r.get("created_at", now),
+              "legal_basis_recorded_by_id": r.get("created_by_id", uid), "created_at": r.get("created_at", now),
+              "created_by_id": r.get("created_by_id", uid), "version": 1}
              for r in part]).scalars().all()
-        since = [r["arrival_date"] or today for r in part]
-        db.session.execute(sa.insert(UascPeriod.__table__), [
-            {"child_id": cid, "status": r["uasc_status"], "start_date": s, "recorded_at": now, "recorded_by_id": uid}
-            for cid, r, s in zip(ids, part, since)])
-        stays = [{"child_id": cid, "centre_id": r["centre_id"], "start_date": s}
-                 for cid, r, s in zip(ids, part, since) if r.get("centre_id") is not None]
-        if stays:
-            db.session.execute(sa.insert(CentreStay.__table__), stays)
-        guardians = [{"child_id": cid, "name": r["guardian_name"].strip(),
-                      "organisation": (r.get("guardian_organisation") or "").strip(),
-                      "phone": (r.get("guardian_phone") or "").strip(), "start_date": s}
-                     for cid, r, s in zip(ids, part, since) if (r.get("guardian_name") or "").strip()]
-        if guardians:
-            db.session.execute(sa.insert(Guardian.__table__), guardians)
+        periods, stays, guardians = [], [], []
+        for cid, r in zip(ids, part):
+            since = r["arrival_date"] or today
+            # A record brought in with its history (the demo) lists it; otherwise it starts now.
+            for status, start, end, at, by in r.get("uasc_periods") or [(r["uasc_status"], since, None, now, uid)]:
+                periods.append({"child_id": cid, "status": status, "start_date": start, "end_date": end,
+                                "recorded_at": at, "recorded_by_id": by})
+            listed = r.get("stays") or ([(r["centre_id"], since, None)] if r.get("centre_id") is not None else [])
+            stays += [{"child_id": cid, "centre_id": centre, "start_date": start, "end_date": end}
+                      for centre, start, end in listed]
+            listed = r.get("guardians") or ([(r["guardian_name"], r.get("guardian_organisation") or "",
+                                              r.get("guardian_phone") or "", since, None)]
+                                            if (r.get("guardian_name") or "").strip() else [])
+            guardians += [{"child_id": cid, "name": name.strip(), "organisation": org.strip(), "phone": phone.strip(),
+                           "start_date": start, "end_date": end} for name, org, phone, start, end in listed]
+        for table_, rows_ in ((UascPeriod.__table__, periods), (CentreStay.__table__, stays),
+                              (Guardian.__table__, guardians)):
+            if rows_:
+                db.session.execute(sa.insert(table_), rows_)
         created.extend(r["code"] for r in part)
         progress(len(part))
     events = [{"at": now, "user_id": uid, "action": "child_registered", "object_type": "child", "object_id": code}

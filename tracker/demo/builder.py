@@ -21,21 +21,18 @@ from dataclasses import dataclass, field
 import click
 import sqlalchemy as sa
 from flask import current_app
-from werkzeug.security import generate_password_hash
 
-from tracker.attendance import summary
+from tracker import audit
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
-from tracker.audit.models import AuditEvent
-from tracker.auth.models import User, user_schools
+from tracker.auth.models import User
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
-from tracker.children.names import name_key
 from tracker.dates import years_before
 from tracker.demo import names
 from tracker.demo.names import CENTRES, SCHOOLS, SOCIAL_WORK
 from tracker.demo.calendar import YEARS, non_school_days, school_specific_days
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
-from tracker.schools.models import AcademicYear, Centre, NonSchoolDay, School, SchoolClass, class_teachers
+from tracker.schools.models import AcademicYear, Centre, NonSchoolDay, School, SchoolClass
 
 DAY = dt.timedelta(days=1)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -532,46 +529,6 @@ class Registers:
 # Writing
 
 
-def _insert(table, rows: list[dict]) -> None:
-    """Insert in batches: executemany on SQLite, COPY on PostgreSQL."""
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        _copy(table, rows)
-        return
-    for i in range(0, len(rows), BATCH):
-        db.session.execute(sa.insert(table), rows[i:i + BATCH])
-
-
-def _ids(key_columns, id_column, keys: list[tuple]) -> list[int]:
-    """The ids of the rows just inserted, in the order of ``keys`` (their natural keys)."""
-    found = {tuple(row[:-1]): row[-1] for row in db.session.execute(sa.select(*key_columns, id_column))}
-    return [found[k] for k in keys]
-
-
-def _copy(table, rows: list[dict]) -> None:
-    """PostgreSQL: COPY the rows in, on the session's connection (so inside its transaction).
-
-    psycopg's executemany sends a statement per row, and SQLAlchemy's multi-row INSERTs spend
-    most of their time in psycopg parsing the long statement; COPY is ten times faster than either.
-    """
-    from psycopg import sql
-
-    columns = list(rows[0])
-    enums = {c.name: c.type for c in table.columns if isinstance(c.type, sa.Enum) and c.name in columns}
-    for name, enum_type in enums.items():  # what the INSERT's CHECK would refuse, refused here too
-        allowed = set(enum_type.enums)
-        bad = {r[name] for r in rows if r[name] is not None and r[name] not in allowed}
-        if bad:
-            raise ValueError(f"{table.name}.{name}: not one of {sorted(allowed)}: {sorted(bad)}")
-    raw = db.session.connection().connection.driver_connection
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with raw.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
-
-
 def _count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -600,48 +557,45 @@ def _refuse_other_data() -> None:
 
 
 def _write(plan: Plan, echo) -> dict:
-    from tracker.schools.operations import refresh_calendar_days
+    """Write the plan through the operations, in batches, as an import would: the same rules and summaries."""
+    from tracker.assessments.operations import add_round
+    from tracker.attendance.operations import save_records
+    from tracker.auth.operations import create_user
+    from tracker.children.operations import save_children
+    from tracker.enrolment.operations import save_batch
+    from tracker.schools.operations import add_classes, save_reference
 
     started = time.perf_counter()
     years = [AcademicYear(label=y.label, first_day=y.first_day, last_day=y.last_day) for y in YEARS]
     centres = [Centre(code=code, name=name, kind=kind, municipality=mun) for code, name, kind, mun, _w in CENTRES]
     schools = [School(code=code, name=name, municipality=mun, offers_primary=lv[0], offers_secondary=lv[1])
                for code, name, mun, lv in SCHOOLS]
-    db.session.add_all([*years, *centres, *schools])
-    db.session.flush()
+    save_reference([*years, *centres, *schools], [])
     year_ids = [y.id for y in years]
+    school_ids = [s.id for s in schools]
+    centre_ids = [c.id for c in centres]
+    days_off = [NonSchoolDay(year_id=year_ids[yi], date=d, description=why, school_id=None)
+                for yi, days in enumerate(plan.closed) for d, why in days.items()]
+    days_off += [NonSchoolDay(year_id=year_ids[yi], date=d, description=why, school_id=school_ids[si])
+                 for si, yi, d, why in plan.school_closed]
+    save_reference(days_off, [])
     # Assessment rounds: baseline in October, midline in February, endline in May.
-    from tracker.assessments.models import AssessmentRound
-
     for y in years:
         for kind, (month, day_from, day_to) in {"baseline": (10, 1, 31), "midline": (2, 1, 28),
                                                 "endline": (5, 4, 29)}.items():
             year_no = y.first_day.year if month >= 9 else y.first_day.year + 1
-            db.session.add(AssessmentRound(year_id=y.id, kind=kind, opens=dt.date(year_no, month, day_from),
-                                           closes=dt.date(year_no, month, day_to)))
-    centre_ids = [c.id for c in centres]
-    school_ids = [s.id for s in schools]
-    _insert(NonSchoolDay.__table__, [
-        {"year_id": year_ids[yi], "date": d, "description": why, "school_id": None}
-        for yi, days in enumerate(plan.closed) for d, why in days.items()
-    ] + [{"year_id": year_ids[yi], "date": d, "description": why, "school_id": school_ids[si]}
-         for si, yi, d, why in plan.school_closed])
-    _insert(SchoolClass.__table__, [
-        {"school_id": school_ids[si], "year_id": year_ids[yi], "level": level, "grade": grade, "name": name}
-        for si, yi, level, grade, name in plan.classes])
-    class_ids = _ids((SchoolClass.school_id, SchoolClass.year_id, SchoolClass.name), SchoolClass.id,
-                     [(school_ids[si], year_ids[yi], name) for si, yi, _lv, _g, name in plan.classes])
+            add_round(y, kind, dt.date(year_no, month, day_from), dt.date(year_no, month, day_to))
+    keys = [(school_ids[si], year_ids[yi], name) for si, yi, _lv, _g, name in plan.classes]
+    class_ids = add_classes([{"school_id": k[0], "year_id": k[1], "level": level, "grade": grade, "name": k[2]}
+                             for k, (_si, _yi, level, grade, _n) in zip(keys, plan.classes)])
 
-    pw_hash = generate_password_hash(current_app.config["DEMO_PASSWORD"], method="scrypt")
-    created = dt.datetime.combine(YEARS[0].first_day - dt.timedelta(days=10), dt.time(9))
-    users = {role: User(email=email(role), name=name, role=role, password_hash=pw_hash, created_at=created)
-             for role, name in USERS}
-    db.session.add_all(users.values())
-    db.session.flush()
-    db.session.execute(sa.insert(user_schools), [{"user_id": users["liaison"].id, "school_id": school_ids[si]}
-                                                  for si in plan.liaison_schools])
-    db.session.execute(sa.insert(class_teachers), [{"user_id": users["teacher"].id, "class_id": class_ids[ci]}
-                                                    for ci in plan.teacher_classes])
+    password = current_app.config["DEMO_PASSWORD"]
+    users = {}
+    for role, name in USERS:
+        users[role] = create_user(
+            email(role), role, password, name=name,
+            school_codes=[SCHOOLS[si][0] for si in plan.liaison_schools] if role == "liaison" else (),
+            class_ids=[class_ids[ci] for ci in plan.teacher_classes] if role == "teacher" else ())
     admin_id, liaison_id, teacher_id = users["admin"].id, users["liaison"].id, users["teacher"].id
     liaison_schools = set(plan.liaison_schools)
     echo(f"  calendar, {len(CENTRES)} centres, {len(SCHOOLS)} schools, {len(class_ids)} classes, "
@@ -650,55 +604,44 @@ def _write(plan: Plan, echo) -> dict:
     def by(school_index: int) -> int:
         return liaison_id if school_index in liaison_schools else admin_id
 
-    _insert(Child.__table__, [
-        {"code": c.code, "given_name": c.given, "family_name": c.family, "name_original": c.original,
-         "name_key": name_key(c.given, c.family, c.original), "sex": c.sex, "birth_date": c.birth,
-         "birth_date_estimated": c.estimated, "country": c.country, "first_language": c.language,
-         "arrival_date": c.arrival, "temporary_id": None, "asylum_number": c.asylum_number,
-         "legal_basis": c.legal_basis, "legal_basis_recorded_at": c.registered_at,
-         "legal_basis_recorded_by_id": _creator(c, liaison_id, admin_id), "created_at": c.registered_at,
-         "created_by_id": _creator(c, liaison_id, admin_id), "version": 1}
-        for c in plan.children])
+    new = []
+    for c in plan.children:
+        creator = _creator(c, liaison_id, admin_id)
+        new.append({
+            "line": c.index, "code": c.code, "given_name": c.given, "family_name": c.family,
+            "name_original": c.original, "sex": c.sex, "birth_date": c.birth, "birth_date_estimated": c.estimated,
+            "country": c.country, "first_language": c.language, "arrival_date": c.arrival,
+            "asylum_number": c.asylum_number, "legal_basis": c.legal_basis, "created_at": c.registered_at,
+            "created_by_id": creator, "uasc_status": c.uasc_periods[0][0] if c.uasc_periods else "accompanied",
+            "uasc_periods": [(status, start, end, dt.datetime.combine(start, dt.time(10)), creator)
+                             for status, start, end in c.uasc_periods],
+            "stays": [(centre_ids[centre], start, end) for centre, start, end in c.stays],
+            "guardians": [(name, org, "", start, end) for name, org, start, end in c.guardians]})
+    save_children(new, [], today=plan.today)
     # Only the demo's children are in the database (anything else was refused).
-    child_ids = _ids((Child.code,), Child.id, [(c.code,) for c in plan.children])
-    _insert(CentreStay.__table__, [
-        {"child_id": cid, "centre_id": centre_ids[centre], "start_date": s, "end_date": e}
-        for c, cid in zip(plan.children, child_ids) for centre, s, e in c.stays])
-    _insert(UascPeriod.__table__, [
-        {"child_id": cid, "status": status, "start_date": s, "end_date": e,
-         "recorded_at": dt.datetime.combine(s, dt.time(10)), "recorded_by_id": _creator(c, liaison_id, admin_id)}
-        for c, cid in zip(plan.children, child_ids) for status, s, e in c.uasc_periods])
-    _insert(Guardian.__table__, [
-        {"child_id": cid, "name": name, "organisation": org, "phone": "", "start_date": s, "end_date": e}
-        for c, cid in zip(plan.children, child_ids) for name, org, s, e in c.guardians])
-    enrolments = [(c, cid, e) for c, cid in zip(plan.children, child_ids) for e in c.enrolments]
-    _insert(Enrolment.__table__, [
+    child_ids = dict(db.session.execute(sa.select(Child.code, Child.id)).all())
+    enrolments = [(c, child_ids[c.code], e) for c in plan.children for e in c.enrolments]
+    opened, _closed = save_batch([
         {"child_id": cid, "school_id": school_ids[e.school], "year_id": year_ids[e.year], "level": e.level,
-         "grade": e.grade, "class_id": class_ids[e.cls], "start_date": e.start, "end_date": e.end,
-         "exit_reason": e.reason, "exit_note": "",
-         "created_at": dt.datetime.combine(min(e.start, plan.today), dt.time(11)), "created_by_id": by(e.school),
-         "closed_at": dt.datetime.combine(e.end, dt.time(12)) if e.end else None,
+         "grade": e.grade, "class_key": keys[e.cls], "start_date": e.start, "end_date": e.end,
+         "exit_reason": e.reason, "created_at": dt.datetime.combine(min(e.start, plan.today), dt.time(11)),
+         "created_by_id": by(e.school), "closed_at": dt.datetime.combine(e.end, dt.time(12)) if e.end else None,
          "closed_by_id": by(e.school) if e.end else None}
-        for c, cid, e in enrolments])
-    enrolment_ids = _ids((Enrolment.child_id, Enrolment.start_date), Enrolment.id,
-                         [(cid, e.start) for _c, cid, e in enrolments])
-    echo(f"  {len(child_ids)} children with their centre stays, guardians and {len(enrolment_ids)} enrolments")
+        for c, cid, e in enrolments], [], class_ids=dict(zip(keys, class_ids)))
+    echo(f"  {len(child_ids)} children with their centre stays, guardians and {len(opened)} enrolments")
 
     registers = Registers(plan)
     rows: list[dict] = []
     written = 0
     with click.progressbar(length=len(enrolments), label="  attendance registers") as bar:
-        for k, ((c, _cid, e), eid) in enumerate(zip(enrolments, enrolment_ids)):
+        for k, ((c, _cid, e), eid) in enumerate(zip(enrolments, opened)):
             rows += registers.rows(c, e, eid, teacher_id, _rng(plan.seed, "attendance", c.index, e.start))
             if len(rows) >= BATCH or k == len(enrolments) - 1:
-                _insert(AttendanceRecord.__table__, rows)
+                save_records(rows, [])
                 written += len(rows)
                 bar.update(k + 1 - bar.pos)
                 rows = []
-    summary.rebuild()
-    refresh_calendar_days()  # the derived school-day table, built now rather than on the first report
-    db.session.add(AuditEvent(user_id=None, action="demo_loaded", object_type="demo",
-                              object_id=f"seed {plan.seed}, {len(child_ids)} children"[:50]))
+    audit.record("demo_loaded", object_type="demo", object_id=f"seed {plan.seed}, {len(child_ids)} children"[:50])
     return {"attendance": written, "seconds": time.perf_counter() - started}
 
 
@@ -767,21 +710,7 @@ def build(children: int = 1500, seed: int = 2026, echo=click.echo, today: dt.dat
     echo(f"Building the demo: {children} children, seed {seed}, lives up to {min(today, YEARS[-1].last_day)}.")
     plan = Planner(children, seed, today).plan()
     stats = _write(plan, echo)
-    _announce(plan)
     _summary(echo)
     echo(f"Done in {stats['seconds']:.1f} s.")
     _logins(echo)
     return plan
-
-
-def _announce(plan: Plan) -> None:
-    """child_registered for each child, delivered after the commit, when some plugin listens."""
-    from tracker.plugins import get_pm
-    from tracker.unit_of_work import queue
-
-    if not get_pm().hook.child_registered.get_hookimpls():
-        return
-    codes = [c.code for c in plan.children]
-    for i in range(0, len(codes), 500):
-        for child in db.session.scalars(sa.select(Child).where(Child.code.in_(codes[i:i + 500]))):
-            queue("child_registered", child=child, user=None)

@@ -133,7 +133,8 @@ def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_clas
     ``class_ids`` the same keys to existing class ids. ``updates`` are (enrolment id, values) of
     stored open enrolments: ``end_date`` with ``exit_reason`` closes one (with the same rules as
     ``exit_enrolment``), ``class_key`` places it in a class. ``creates`` are new enrolments
-    (child_id, school_id, year_id, level, grade, class_key, start_date, end_date, exit_reason).
+    (child_id, school_id, year_id, level, grade, class_key, start_date, end_date, exit_reason; the
+    demo's also created_at, created_by_id, closed_at, closed_by_id: recorded in the past).
     The caller has checked placement and overlaps. Audit events and ``enrolment_changed`` follow.
     """
     from tracker.audit.models import AuditEvent
@@ -169,8 +170,10 @@ def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_clas
             {"child_id": r["child_id"], "school_id": r["school_id"], "year_id": r["year_id"], "level": r["level"],
              "grade": r["grade"], "class_id": class_ids[r["class_key"]] if r.get("class_key") else None,
              "start_date": r["start_date"], "end_date": r["end_date"], "exit_reason": r["exit_reason"],
-             "exit_note": "", "created_at": now, "created_by_id": uid, "closed_at": now if r["end_date"] else None,
-             "closed_by_id": uid if r["end_date"] else None} for r in part]).scalars().all()
+             "exit_note": r.get("exit_note", ""), "created_at": r.get("created_at", now),
+             "created_by_id": r.get("created_by_id", uid),
+             "closed_at": r.get("closed_at", now) if r["end_date"] else None,
+             "closed_by_id": r.get("closed_by_id", uid) if r["end_date"] else None} for r in part]).scalars().all()
         opened.extend(ids)
         closed.extend((eid, r["end_date"]) for eid, r in zip(ids, part) if r["end_date"])
         progress(len(part))

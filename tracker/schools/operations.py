@@ -124,3 +124,16 @@ def save_reference(creates: list, updates: list[tuple[object, dict]], *, user=No
         summary.refresh_day(day)
     if any(isinstance(obj, (AcademicYear, NonSchoolDay)) for obj in touched):
         refresh_calendar_days()
+
+
+def add_classes(rows: list[dict], *, user=None) -> list[int]:
+    """Create classes (school_id, year_id, level, grade, name) in one statement; their ids, in order. Flush only."""
+    from tracker.schools.models import SchoolClass
+
+    if not rows:
+        return []
+    table = SchoolClass.__table__
+    ids = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                             rows).scalars().all()
+    audit.record("classes_added", user=user, object_type="school_class", object_id=str(len(ids)))
+    return list(ids)
