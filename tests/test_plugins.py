@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tests.conftest import base_config
 from tests.plugins import kitchen_sink
-from tracker import create_app, hookimpl, hookspecs
+from tracker import create_app, hookimpl, hookspecs, unit_of_work
 from tracker.extensions import db
 from tracker.plugins import DEFAULT_PLUGINS, PluginError
 from tracker.types import Role
@@ -92,6 +92,8 @@ def test_hook_enrolment_changed(app, world):
     ops.exit_enrolment(world.child_a, start + dt.timedelta(days=10), "dropped_out", user=world.liaison_a)
     ops.enrol(world.child_a, world.school_a, "primary", 5, start + dt.timedelta(days=20), user=world.liaison_a)
     ops.transfer(world.child_a, world.school_b, start + dt.timedelta(days=30), user=world.admin)
+    assert not [c for c in kitchen_sink.CALLS if c[0] == "enrolment_changed"]  # nothing told before the commit
+    unit_of_work.commit()
     changes = [c for c in kitchen_sink.CALLS if c[0] == "enrolment_changed"]
     assert changes == [
         ("enrolment_changed", "exited", "SA001", None),
@@ -109,7 +111,9 @@ def test_hook_attendance_saved(app, world):
     enrolment = world.child_a.open_enrolment
     save_register(world.class_a, day, {enrolment.id: {"status": "absent_excused", "reason": "illness"}},
                   user=world.teacher_a)
+    unit_of_work.commit()
     save_register(world.class_a, day, {enrolment.id: {"status": "late"}}, user=world.teacher_a)
+    unit_of_work.commit()
     saved = [c for c in kitchen_sink.CALLS if c[0] == "attendance_saved"]
     assert saved == [("attendance_saved", "5-1", day, ["absent_excused"]), ("attendance_saved", "5-1", day, ["late"])]
 
@@ -126,6 +130,8 @@ def test_event_hook_failure_does_not_undo_the_change(app, world, monkeypatch, ca
     pm.unregister(name="tests.plugins.kitchen_sink")
     pm.register(kitchen_sink, name="tests.plugins.kitchen_sink")
     ops.exit_enrolment(world.child_a, world.year.first_day + dt.timedelta(days=3), "moved_onward")
+    unit_of_work.commit()
+    db.session.expire_all()
     assert world.child_a.open_enrolment is None
     assert "plugin tests.plugins.kitchen_sink failed in enrolment_changed" in caplog.text
 
