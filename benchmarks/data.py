@@ -14,8 +14,8 @@ SQLite's 2 MB page cache those pages were spilled into the WAL again and again: 
 several times the database (5.8 GB written for a 655 MB file at 20,000 children; about 51 GB at
 50,000) and once it outgrew the OS cache the build slowed down super-linearly. Now:
 
-- children, stays, UASC periods and enrolments are generated in Python and inserted in batches
-  of ``BATCH`` rows (executemany; multi-row VALUES on PostgreSQL), ids assigned here;
+- children, stays, UASC periods and enrolments are generated in Python, ids assigned here, and
+  inserted in batches of ``BATCH`` rows (executemany) on SQLite, with COPY on PostgreSQL;
 - attendance is one ``INSERT ... SELECT`` per batch of enrolments, joined with ``calendar_day``,
   in (enrolment_id, date) order, so the unique index only ever grows at its end; the date
   index (and on PostgreSQL the unique and foreign key constraints) are created after the load;
@@ -238,6 +238,16 @@ def _enrolments(pop, rng, eid, cid, birth, begin, gone, why, years, school_days_
 
 
 def _insert(table: sa.Table, rows: list[dict]) -> None:
+    """Rows into table: COPY on PostgreSQL, executemany in batches elsewhere. Defaults filled in from the model."""
+    if not rows:
+        return
+    columns = [c for c in table.columns if c.name in rows[0]]
+    if db.engine.dialect.name == "postgresql":
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({', '.join(c.name for c in columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c.name] for c in columns])
+        return
     for i in range(0, len(rows), BATCH):
         db.session.execute(sa.insert(table), rows[i:i + BATCH])
 

@@ -90,17 +90,6 @@ def exits(p) -> list[tuple]:
 
 # --- attendance -------------------------------------------------------------------------------
 
-def _edge_records(lo: str, hi: str) -> str:
-    """The summary's own records from lo to hi (within the enrolment, not a day off), negated, per child."""
-    return f"""
-        SELECT e.child_id, 0, -1, CASE WHEN r.status IN {ATTENDED} THEN -1 ELSE 0 END,
-               CASE WHEN r.status IN {ABSENT} THEN -1 ELSE 0 END, 0
-        FROM attendance_record r JOIN enrolment e ON e.id = r.enrolment_id
-        WHERE r.date BETWEEN {lo} AND {hi} AND r.date >= e.start_date AND (e.end_date IS NULL OR r.date <= e.end_date)
-          AND NOT EXISTS (SELECT 1 FROM non_school_day o
-                          WHERE o.date = r.date AND (o.school_id IS NULL OR o.school_id = e.school_id))"""
-
-
 def attendance(p) -> list[tuple]:
     """attendance_rate, register_completeness and chronic_absence_rate in one query."""
     until = min(p.to, p.as_of)
@@ -109,39 +98,55 @@ def attendance(p) -> list[tuple]:
     m_frm, m_until = p.frm.replace(day=1), until.replace(day=1)
     m_until_end = until.replace(day=calendar.monthrange(until.year, until.month)[1])
     rows = _run(f"""
-        WITH RECURSIVE span AS (
-          -- enrolments overlapping [frm, until]: the part inside (lo..hi)
-          SELECT e.child_id, e.school_id,
+        WITH span AS (
+          -- enrolments overlapping [frm, until]: the part inside, and whether it starts or ends inside
+          SELECT e.id, e.child_id, e.school_id,
                  CASE WHEN e.start_date > :frm THEN e.start_date ELSE :frm END AS lo,
-                 CASE WHEN e.end_date < :until THEN e.end_date ELSE :until END AS hi
+                 CASE WHEN e.end_date < :until THEN e.end_date ELSE :until END AS hi,
+                 CASE WHEN e.start_date > :frm OR e.end_date < :until THEN 1 ELSE 0 END AS partial
           FROM enrolment e WHERE e.start_date <= :until AND (e.end_date IS NULL OR e.end_date >= :frm)
         ),
-        series (d) AS (SELECT :frm UNION ALL SELECT {add_days('d', '1')} FROM series WHERE d < :until),
-        ords AS (
-          -- every day of the period: the ordinal of the last calendar day on or before it, and whether it is one
-          SELECT s.d, COALESCE(MAX(cd.ordinal) OVER (ORDER BY s.d), (SELECT ordinal FROM calendar_day
-                 WHERE date < :frm ORDER BY date DESC LIMIT 1), 0) AS thru,
-                 CASE WHEN cd.ordinal IS NULL THEN 0 ELSE 1 END AS is_day
-          FROM series s LEFT JOIN calendar_day cd ON cd.date = s.d
+        bounds AS (
+          SELECT (SELECT ordinal FROM calendar_day WHERE date < :frm ORDER BY date DESC LIMIT 1) AS ord_before,
+                 (SELECT ordinal FROM calendar_day WHERE date <= :until ORDER BY date DESC LIMIT 1) AS ord_through
         ),
-        facts (child_id, days, recorded, attended, absent, in_period) AS (
-          SELECT s.child_id, h.thru - l.thru + l.is_day, 0, 0, 0, 1
-          FROM span s JOIN ords l ON l.d = s.lo JOIN ords h ON h.d = s.hi
-          UNION ALL  -- less the school's own days off that are otherwise school days
-          SELECT s.child_id, -1, 0, 0, 0, 1
-          FROM span s JOIN non_school_day o ON o.school_id = s.school_id AND o.date BETWEEN s.lo AND s.hi
-          JOIN calendar_day cd ON cd.date = o.date
-          UNION ALL
-          SELECT e.child_id, 0, m.recorded, m.present + m.late, m.absent_excused + m.absent_unexcused, 0
-          FROM attendance_month m JOIN enrolment e ON e.id = m.enrolment_id
-          WHERE m.month BETWEEN :m_frm AND :m_until
-          UNION ALL {_edge_records(':m_frm', ':frm_before')}
-          UNION ALL {_edge_records(':until_after', ':m_until_end')}
+        own_off AS (  -- each school's own days off in the period that are otherwise school days
+          SELECT o.school_id, COUNT(*) AS n FROM non_school_day o JOIN calendar_day d ON d.date = o.date
+          WHERE o.school_id IS NOT NULL AND o.date BETWEEN :frm AND :until GROUP BY o.school_id
         ),
-        per_child AS (
-          SELECT child_id, SUM(days) AS days, SUM(recorded) AS recorded, SUM(attended) AS attended,
-                 SUM(absent) AS absent
-          FROM facts GROUP BY child_id HAVING MAX(in_period) = 1
+        months AS (  -- the summary of every month the period touches, per enrolment (in key order)
+          SELECT enrolment_id, SUM(recorded) AS recorded, SUM(present + late) AS attended,
+                 SUM(absent_excused + absent_unexcused) AS absent
+          FROM attendance_month WHERE month BETWEEN :m_frm AND :m_until GROUP BY enrolment_id
+        ),
+        raw AS MATERIALIZED (  -- the records of those months outside the period, by the date index alone
+          SELECT enrolment_id, date, status FROM attendance_record
+          WHERE date BETWEEN :m_frm AND :frm_before OR date BETWEEN :until_after AND :m_until_end
+        ),
+        outside AS (  -- less what of them the summary counted (inside the enrolment, not a day off)
+          SELECT r.enrolment_id, -COUNT(*) AS recorded,
+                 -SUM(CASE WHEN r.status IN {ATTENDED} THEN 1 ELSE 0 END) AS attended,
+                 -SUM(CASE WHEN r.status IN {ABSENT} THEN 1 ELSE 0 END) AS absent
+          FROM raw r JOIN enrolment e ON e.id = r.enrolment_id
+          WHERE r.date >= e.start_date AND (e.end_date IS NULL OR r.date <= e.end_date)
+            AND NOT EXISTS (SELECT 1 FROM non_school_day o
+                            WHERE o.date = r.date AND (o.school_id IS NULL OR o.school_id = e.school_id))
+          GROUP BY r.enrolment_id
+        ),
+        per_child AS (  -- school days (look-ups only for enrolments starting or ending inside) and records
+          SELECT s.child_id,
+                 SUM(CASE WHEN s.partial = 0
+                     THEN COALESCE(b.ord_through, 0) - COALESCE(b.ord_before, 0) - COALESCE(oo.n, 0)
+                 ELSE COALESCE((SELECT ordinal FROM calendar_day WHERE date <= s.hi ORDER BY date DESC LIMIT 1), 0)
+                    - COALESCE((SELECT ordinal FROM calendar_day WHERE date < s.lo ORDER BY date DESC LIMIT 1), 0)
+                    - (SELECT COUNT(*) FROM non_school_day o JOIN calendar_day d ON d.date = o.date
+                       WHERE o.school_id = s.school_id AND o.date BETWEEN s.lo AND s.hi) END) AS days,
+                 SUM(COALESCE(m.recorded, 0) + COALESCE(x.recorded, 0)) AS recorded,
+                 SUM(COALESCE(m.attended, 0) + COALESCE(x.attended, 0)) AS attended,
+                 SUM(COALESCE(m.absent, 0) + COALESCE(x.absent, 0)) AS absent
+          FROM span s CROSS JOIN bounds b LEFT JOIN own_off oo ON oo.school_id = s.school_id
+          LEFT JOIN months m ON m.enrolment_id = s.id LEFT JOIN outside x ON x.enrolment_id = s.id
+          GROUP BY s.child_id
         )
         SELECT c.sex, {uasc('c', ':as_of')} AS uasc, SUM(pc.attended), SUM(pc.recorded), SUM(pc.days),
                SUM(CASE WHEN pc.recorded >= 10 AND pc.absent * 10 >= pc.recorded THEN 1 ELSE 0 END),

@@ -33,6 +33,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -207,7 +208,7 @@ def main() -> None:
     ap.add_argument("--tmp", help="directory for the temporary database (default: the system's)")
     args = ap.parse_args()
     print(machine("start"))
-    server = None
+    server, scratch = None, None
     if args.postgres:
         from pgserver import PostgresServer
 
@@ -217,7 +218,10 @@ def main() -> None:
     elif args.keep:
         url = f"sqlite:///{os.path.abspath(args.keep)}"
     else:
-        url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='tracker-bench-', dir=args.tmp)}/bench.sqlite3"
+        url = args.database_url
+        if not url:
+            scratch = tempfile.mkdtemp(prefix="tracker-bench-", dir=args.tmp)
+            url = f"sqlite:///{scratch}/bench.sqlite3"
     status = 1
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
@@ -241,6 +245,8 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         print(machine("end"))
     sys.exit(status)
 
