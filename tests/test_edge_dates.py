@@ -398,3 +398,11 @@ def test_the_range_and_the_period_rules(app):
         with pytest.raises(dates.DateInputError):
             dates.parse_iso(text, "x")
     assert dates.parse_iso(" 2026-01-01 ", "x") == dt.date(2026, 1, 1)
+
+
+def test_the_report_forms_date_pickers_offer_the_range(client, auth, world):
+    auth.login(world.admin)
+    page = client.get("/reports/").get_data(as_text=True)
+    for name in ("frm", "to", "as_of"):
+        tag = next(t for t in page.split("<input")[1:] if f'name="{name}"' in t)
+        assert f'min="{dates.EARLIEST}"' in tag and f'max="{LATEST}"' in tag, tag

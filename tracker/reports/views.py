@@ -83,6 +83,8 @@ def _form():
     if not data.may_report(user):
         abort(403)
     form = ReportForm(request.args)
+    for field in (form.frm, form.to, form.as_of):  # date pickers offer only the days tracker accepts
+        field.render_kw = {"min": dates.EARLIEST.isoformat(), "max": dates.latest().isoformat()}
     schools = _visible_schools(user)
     form.schools.choices = options([(s.code, f"{s.name} ({s.municipality})") for s in schools])
     municipalities = sorted({s.municipality for s in schools})
