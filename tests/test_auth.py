@@ -108,7 +108,7 @@ def test_five_failures_lock_the_account_and_the_counter_is_in_the_database(clien
 
     # after the 15-minute window the right password works again
     with db.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE login_attempt SET at = :t WHERE email = :e"),
+        conn.execute(sa.text("UPDATE login_throttle SET window_start = :t WHERE email = :e"),
                      {"t": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=16), "e": email})
     assert auth.login(world.liaison_a).status_code == 302
     assert signed_in(client)

@@ -4,7 +4,7 @@ from tracker.assessments.models import (Assessment, AssessmentRevision, Assessme
                                         AssessmentTypeSetting)
 from tracker.attendance.models import AttendanceChange, AttendanceMonth, AttendanceRecord
 from tracker.audit.models import AuditEvent
-from tracker.auth.models import LoginAttempt, User, user_schools
+from tracker.auth.models import LoginAttempt, LoginThrottle, User, user_schools
 from tracker.integrations.models import ExternalId, IntegrationPending, IntegrationRun, SchoolIntegration  # noqa: F401
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.enrolment.models import Enrolment
@@ -15,5 +15,5 @@ from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Ce
 __all__ = [
     "ApiToken", "Assessment", "AssessmentRevision", "AssessmentRound", "AssessmentTypeSetting",
     "AcademicYear", "AttendanceChange", "CalendarDay", "CalendarState", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Flag", "FollowUp", "Guardian",
-    "LoginAttempt", "NonSchoolDay", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
+    "LoginAttempt", "LoginThrottle", "NonSchoolDay", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
 ]

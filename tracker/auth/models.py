@@ -63,3 +63,11 @@ class LoginAttempt(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     success: Mapped[bool]
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per email in the current window: one row, updated atomically before the password is checked."""
+    __tablename__ = "login_throttle"
+    email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(default=utcnow)

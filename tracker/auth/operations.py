@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from flask import current_app
 
 from tracker import audit, unit_of_work
-from tracker.auth.models import LoginAttempt, User
+from tracker.auth.models import LoginAttempt, LoginThrottle, User
 from tracker.auth.passwords import password_problem
 from tracker.children.models import utcnow
 from tracker.extensions import db
@@ -19,28 +20,52 @@ class UserError(ValueError):
 
 
 def is_locked(email: str) -> bool:
+    """Whether ``email`` has used up its failed attempts in the current window (reads only)."""
+    row = db.session.get(LoginThrottle, email.strip().lower())
     since = utcnow() - current_app.config["LOGIN_FAILURE_WINDOW"]
-    failures = db.session.scalar(
-        sa.select(sa.func.count()).select_from(LoginAttempt)
-        .where(LoginAttempt.email == email.lower(), LoginAttempt.at >= since, LoginAttempt.success.is_(False))
-    )
-    return failures >= current_app.config["LOGIN_MAX_FAILURES"]
+    return row is not None and row.window_start >= since and row.failures >= current_app.config["LOGIN_MAX_FAILURES"]
+
+
+def _count_attempt(email: str) -> int:
+    """Count this attempt as a failure before the password is checked; the failures in the window, this one included.
+
+    One row per email, incremented by a single INSERT ... ON CONFLICT DO UPDATE ... RETURNING: the
+    row stays locked until the request's transaction ends, so parallel attempts for one address
+    are counted one after another and the sixth is refused however the requests interleave. A
+    correct password takes its count back (``_forget_failures``).
+    """
+    now = utcnow()
+    since = now - current_app.config["LOGIN_FAILURE_WINDOW"]
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    table = LoginThrottle.__table__
+    stmt = insert(table).values(email=email, failures=1, window_start=now)
+    expired = table.c.window_start < since
+    stmt = stmt.on_conflict_do_update(index_elements=["email"], set_={
+        "failures": sa.case((expired, 1), else_=table.c.failures + 1),
+        "window_start": sa.case((expired, now), else_=table.c.window_start),
+    }).returning(table.c.failures)
+    return db.session.execute(stmt).scalar_one()
+
+
+def _forget_failures(email: str) -> None:
+    db.session.execute(sa.update(LoginThrottle).where(LoginThrottle.email == email).values(failures=0))
 
 
 def authenticate(email: str, password: str) -> tuple[User | None, bool]:
-    """(user or None, locked). Every attempt is counted in the database."""
+    """(user or None, locked). Every attempt is counted in the database, atomically."""
     email = email.strip().lower()
-    if is_locked(email):
+    unit_of_work.keep()  # the attempt is counted even though a refusal is answered 401 or 429
+    if _count_attempt(email) > current_app.config["LOGIN_MAX_FAILURES"]:
         audit.record("login_locked", object_type="user", object_id=email[:50])
-        unit_of_work.keep()  # the refusal is answered 429 and still recorded
         db.session.flush()
         return None, True
     user = db.session.scalar(sa.select(User).where(User.email == email))
     ok = user is not None and user.active and user.check_password(password)
+    if ok:
+        _forget_failures(email)
     db.session.add(LoginAttempt(email=email, success=ok))
     audit.record("login" if ok else "login_failed", user=user if ok else None, object_type="user",
                  object_id=str(user.id) if user else "")
-    unit_of_work.keep()  # a failed attempt is answered 401 and still counted
     db.session.flush()
     return (user if ok else None), False
 
