@@ -406,3 +406,17 @@ def test_the_report_forms_date_pickers_offer_the_range(client, auth, world):
     for name in ("frm", "to", "as_of"):
         tag = next(t for t in page.split("<input")[1:] if f'name="{name}"' in t)
         assert f'min="{dates.EARLIEST}"' in tag and f'max="{LATEST}"' in tag, tag
+
+
+def test_a_month_far_outside_the_range_has_no_page(client, auth, world):
+    auth.login(world.teacher_a)
+    for month in ("0001-01", "9999-12", "1999-12"):
+        assert client.get(f"/registers/{world.class_a.id}/month/{month}").status_code == 404, month
+
+
+@pytest.mark.parametrize("args", [["flags", "refresh", "--as-of", "9999-12-31"],
+                                  ["flags", "refresh", "--as-of", "0001-01-01"],
+                                  ["centres", "--date", "0001-01-01"]])
+def test_commands_refuse_dates_far_outside_the_range(runner, world, args):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and "between 2000-01-01 and" in result.output

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from tracker import hookimpl, scope
+from tracker.clitools import iso_date
 from tracker.children.models import CentreStay, Child
 from tracker.dashboard.queries import uasc_on
 from tracker.dates import aged_between
@@ -64,11 +65,11 @@ def index():
 
 
 @click.command("centres")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), help="As of this date (default today).")
+@click.option("--date", "day", callback=iso_date, metavar="YYYY-MM-DD", help="As of this date (default today).")
 @with_appcontext
 def centres_command(day):
     """Print, per centre, how many school-age children living there are enrolled."""
-    day = day.date() if day else dt.date.today()
+    day = day or dt.date.today()
     click.echo(f"{'centre':<12}{'living':>8}{'age 7-17':>10}{'enrolled':>10}{'not':>6}{'girls':>7}{'uasc':>6}")
     for r in centre_table(day):
         click.echo(f"{r.Centre.code:<12}{r.living:>8}{r.school_age or 0:>10}{r.enrolled or 0:>10}"

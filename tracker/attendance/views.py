@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from tracker import scope
+from tracker import dates, scope
 from tracker.attendance import queries
 from tracker.attendance.operations import REASONS, save_register
 from tracker.errors import OperationError
@@ -132,6 +132,8 @@ def month(class_id, month):
         first = dt.date.fromisoformat(f"{month}-01")
     except ValueError:
         abort(404)
+    if not dates.in_range(first):
+        abort(404)  # the month before 0001-01 or after 9999-12 cannot be linked to; nor can any far from today
     last = first.replace(day=cal.monthrange(first.year, first.month)[1])
     days = school_days(cls.school, first, last)
     enrolments, marks = queries.month_grid(cls, first, last)

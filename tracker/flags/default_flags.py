@@ -7,13 +7,14 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from tracker import hookimpl
+from tracker.clitools import iso_date
 from tracker.types import Role
 
 flags_cli = AppGroup("flags", help="Early-warning flags.")
 
 
 @flags_cli.command("refresh")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Evaluate as of this date (default today).")
+@click.option("--as-of", "as_of", callback=iso_date, metavar="YYYY-MM-DD", help="Evaluate as of this date (default today).")
 def refresh_command(as_of):
     """Evaluate every risk rule for every child; raise, update and clear flags.
 
@@ -21,7 +22,7 @@ def refresh_command(as_of):
     """
     from tracker.flags.operations import refresh
 
-    day = as_of.date() if as_of else dt.date.today()
+    day = as_of or dt.date.today()
     try:
         with click.progressbar(length=1, label=f"Evaluating risk rules as of {day}", file=sys.stderr) as bar:
             counts = refresh(day, progress=lambda slug: bar.update(0))
