@@ -16,15 +16,15 @@ from sqlalchemy.orm import selectinload
 
 from plugins.oneroster import spec
 from plugins.oneroster.reader import Package, Row, read
-from tracker import audit
 from tracker import scope as scopes
-from tracker.children.models import Child, utcnow
+from tracker.children.models import Child
 from tracker.children.names import name_key, to_ascii
 from tracker.enrolment.models import Enrolment
 from tracker.enrolment.operations import EARLY_START, check_placement, save_batch
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.imports.importer import limits
+from tracker.integrations.operations import link_external_ids, save_pending
 from tracker.integrations.models import ExternalId, IntegrationPending
 from tracker.schools.models import AcademicYear, SchoolClass
 from tracker.types import Level
@@ -481,29 +481,17 @@ class Plan:
     def write(self) -> list[int]:
         """Through the core's operations: enrolments and classes by ``save_batch``, as the enrolments import."""
         user = self.scope.user
-        uid = getattr(user, "id", None)
         key = lambda plan: (self.school.id, plan.year.id, plan.name)  # noqa: E731
         new_classes = {key(plan): (plan.level.value, plan.grade) for plan in self.new_classes}
         class_ids = {key(plan): plan.stored.id for plan in (*[p for _e, p in self.updates],
                                                           *[p for _c, p, _s in self.creates]) if plan.stored}
-        for child, value in self.links:
-            db.session.add(ExternalId(child_id=child.id, system=self.system, value=value))
-            audit.record("integration_linked", child, user=user)
+        link_external_ids(self.system, self.links, user=user)
         updates = [(enrolment.id, {"class_key": key(plan)}) for enrolment, plan in self.updates]
         creates = [{"child_id": child.id, "school_id": self.school.id, "year_id": plan.year.id,
                     "level": plan.level.value, "grade": plan.grade, "class_key": key(plan), "start_date": start,
                     "end_date": None, "exit_reason": None} for child, plan, start in self.creates]
         created, _closed = save_batch(creates, updates, new_classes=new_classes, class_ids=class_ids, user=user)
-        now = utcnow()
-        for stored, values in self.pending_writes:
-            if stored is None:
-                db.session.add(IntegrationPending(school_id=self.school.id, slug=SLUG, **values))
-            else:
-                stored.reason, stored.data, stored.candidates = values["reason"], values["data"], values["candidates"]
-                stored.resolved_at, stored.resolved_by_id, stored.resolution = None, None, ""
-        for stored, resolution in self.resolutions:
-            stored.resolved_at, stored.resolved_by_id, stored.resolution = now, uid, resolution
-        db.session.flush()
+        save_pending(self.school, SLUG, self.pending_writes, self.resolutions, user=user)
         return created
 
 

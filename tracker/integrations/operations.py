@@ -164,3 +164,26 @@ def resolve_match(pending: IntegrationPending, child_code: str, user) -> Child:
 def resolve_ignore(pending: IntegrationPending, user) -> None:
     pending.resolved_at, pending.resolved_by_id, pending.resolution = utcnow(), user.id, "ignored"
     db.session.flush()
+
+
+def link_external_ids(system: str, links: list[tuple[Child, str]], *, user=None) -> None:
+    """Remember each child's identifier in another system (``system``: slug and school), from an import."""
+    for child, value in links:
+        db.session.add(ExternalId(child_id=child.id, system=system, value=value))
+        audit.record("integration_linked", child, user=user)
+    db.session.flush()
+
+
+def save_pending(school: School, slug: str, writes: list[tuple[IntegrationPending | None, dict]],
+                 resolutions: list[tuple[IntegrationPending, str]], *, user=None) -> None:
+    """Record what an import leaves for a person (new or still open) and what it settled by itself."""
+    now, uid = utcnow(), getattr(user, "id", None)
+    for stored, values in writes:
+        if stored is None:
+            db.session.add(IntegrationPending(school_id=school.id, slug=slug, **values))
+        else:
+            stored.reason, stored.data, stored.candidates = values["reason"], values["data"], values["candidates"]
+            stored.resolved_at, stored.resolved_by_id, stored.resolution = None, None, ""
+    for stored, resolution in resolutions:
+        stored.resolved_at, stored.resolved_by_id, stored.resolution = now, uid, resolution
+    db.session.flush()
