@@ -1,13 +1,21 @@
-"""Attendance import speed: 100,000 rows through tracker's import, beside a plain executemany.
+"""Attendance import speed: 100,000 rows through tracker's import, beside the best plain insert.
 
-Builds a temporary SQLite database with enough children and open enrolments for --rows
-attendance rows (one row per child and school day, as a register export lists them: day by
-day), writes the CSV, and copies the database. Then it times ``run_import("attendance", ...)``
-(read, check every row, upsert with history, monthly summary, one commit) on one copy, and a
-plain DB-API ``executemany`` of the same resolved rows into attendance_record on the other.
-The ratio is the figure that matters (the aim: within 3x).
+Builds a database with enough children and open enrolments for --rows attendance rows (one
+row per child and school day, as a register export lists them: day by day) and writes the CSV.
+Then, --rounds times and alternating (A B A B ...), each on a fresh copy of that database:
 
-    .venv/bin/python benchmarks/import.py [--rows 100000] [--days 100]
+  A  ``run_import("attendance", ...)`` and the unit of work's commit, as ``tracker import`` does:
+     read, check every row, write through the attendance operations (records, monthly summary,
+     audit, ``attendance_saved`` queued), one commit;
+  B  the same resolved rows written by hand: a DB-API ``executemany`` on SQLite, ``COPY`` on
+     PostgreSQL (the fastest plain insert on each), one commit.
+
+Both copies must then hold the same records, or the script stops. It prints the median and the
+range (min-max) of each and the ratio of the medians (the aim: within 3x), the load average
+before and after, and the engine. A second import of the same file (every row unchanged) is
+timed once. --postgres starts a throwaway PostgreSQL server (benchmarks/pgserver.py).
+
+    .venv/bin/python benchmarks/import.py [--rows 100000] [--days 100] [--rounds 3] [--postgres]
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -24,9 +33,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
 
-from tracker import create_app  # noqa: E402
+from tracker import create_app, unit_of_work  # noqa: E402
 from tracker.extensions import db  # noqa: E402
-from tracker.models import AcademicYear, AttendanceRecord, Child, Enrolment, School  # noqa: E402
+from tracker.models import AcademicYear, Child, Enrolment, School  # noqa: E402
 
 FIRST, LAST = dt.date(2025, 9, 1), dt.date(2026, 6, 19)
 STATUSES = ["present"] * 12 + ["late", "absent_excused", "absent_unexcused"]
@@ -86,17 +95,113 @@ class PhaseTimer:
         return ", ".join(f"{label.lower()} {seconds:.2f} s" for label, seconds in self.phases)
 
 
+def records(url: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(tuple(str(v) for v in r) for r in conn.execute(sa.text(
+                "SELECT enrolment_id, date, status, reason FROM attendance_record")))
+    finally:
+        engine.dispose()
+
+
+class Databases:
+    """A built database and fresh copies of it: files on SQLite, template databases on PostgreSQL."""
+
+    def __init__(self, tmp: str, pg=None):
+        self.tmp, self.pg, self.n = tmp, pg, 0
+        self.base = pg.create_database("base") if pg else f"sqlite:///{tmp}/base.sqlite3"
+
+    def copy(self) -> str:
+        self.n += 1
+        if self.pg is None:
+            src = self.base.removeprefix("sqlite:///")
+            dst = os.path.join(self.tmp, f"copy{self.n}.sqlite3")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(src + suffix):
+                    shutil.copy(src + suffix, dst + suffix)
+            return f"sqlite:///{dst}"
+        self.pg.execute(f"CREATE DATABASE copy{self.n} TEMPLATE base")
+        return self.pg.url(f"copy{self.n}")
+
+
+def run_tracker(url: str, data: bytes, expected: int) -> tuple[float, PhaseTimer]:
+    from tracker.imports.importer import run_import
+
+    app = app_for(url)
+    with app.app_context():
+        phases = PhaseTimer()
+        t = time.perf_counter()
+        result = run_import("attendance", data, today=dt.date(2026, 6, 20), progressbar=phases)
+        unit_of_work.commit()
+        elapsed = time.perf_counter() - t
+        assert result.saved and result.counts["created"] == expected, (result.errors[:5], result.counts)
+        db.session.remove()
+        db.engine.dispose()
+    return elapsed, phases
+
+
+def run_again(url: str, data: bytes, expected: int) -> tuple[float, PhaseTimer]:
+    from tracker.imports.importer import run_import
+
+    app = app_for(url)
+    with app.app_context():
+        phases = PhaseTimer()
+        t = time.perf_counter()
+        again = run_import("attendance", data, today=dt.date(2026, 6, 20), progressbar=phases)
+        unit_of_work.commit()
+        elapsed = time.perf_counter() - t
+        assert again.saved and again.counts["unchanged"] == expected, again.counts
+        db.session.remove()
+        db.engine.dispose()
+    return elapsed, phases
+
+
+def run_plain(url: str, resolved: list[tuple]) -> float:
+    app = app_for(url)
+    with app.app_context():
+        conn = db.engine.raw_connection()  # the app's pragmas on SQLite: WAL, synchronous=NORMAL, foreign keys
+        try:
+            t = time.perf_counter()
+            cur = conn.cursor()
+            columns = "enrolment_id, date, status, reason, note, recorded_by_id, recorded_at"
+            if db.engine.dialect.name == "postgresql":
+                with cur.copy(f"COPY attendance_record ({columns}) FROM STDIN") as copy:
+                    for row in resolved:
+                        copy.write_row(row)
+            else:
+                cur.executemany(f"INSERT INTO attendance_record ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", resolved)
+            conn.commit()
+            elapsed = time.perf_counter() - t
+        finally:
+            conn.close()
+        db.engine.dispose()
+    return elapsed
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):6.2f} s  (range {min(values):.2f}-{max(values):.2f} s, n={len(values)})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=100, help="school days per child")
+    ap.add_argument("--rounds", type=int, default=3, help="A B rounds, alternating")
+    ap.add_argument("--postgres", action="store_true", help="run on a throwaway PostgreSQL server")
     args = ap.parse_args()
     n_children = -(-args.rows // args.days)
     days = school_days(args.days)
     tmp = tempfile.mkdtemp(prefix="tracker-import-bench-")
-    base = os.path.join(tmp, "base.sqlite3")
+    pg = None
+    if args.postgres:
+        from benchmarks.pgserver import PostgresServer
+
+        pg = PostgresServer().start()
+    load_before = os.getloadavg()
     try:
-        app = app_for(f"sqlite:///{base}")
+        dbs = Databases(tmp, pg)
+        app = app_for(dbs.base)
         with app.app_context():
             from flask_migrate import upgrade
 
@@ -106,6 +211,7 @@ def main() -> None:
                                           .join(Enrolment, Enrolment.child_id == Child.id)
                                           .join(School, School.id == Enrolment.school_id)
                                           .order_by(Child.id)).all()
+            engine = f"{db.engine.dialect.name} {'.'.join(map(str, db.engine.dialect.server_version_info or ()))}"
             db.session.remove()
             db.engine.dispose()
         lines, resolved = ["child_code,school_code,date,status,reason"], []
@@ -116,54 +222,35 @@ def main() -> None:
                 status = STATUSES[(c_i * 7 + d_i) % len(STATUSES)]
                 reason = "illness" if status == "absent_excused" else ""
                 lines.append(f"{code},{school},{day.isoformat()},{status},{reason}")
-                resolved.append((eid, day.isoformat(), status, reason, "", None, "2026-06-20 12:00:00"))
+                resolved.append((eid, day, status, reason, "", None, dt.datetime(2026, 6, 20, 12)))
         data = ("\n".join(lines) + "\n").encode("utf-8")
-        for name in ("import", "plain"):
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(base + suffix):
-                    shutil.copy(base + suffix, os.path.join(tmp, f"{name}.sqlite3{suffix}"))
         print(f"{len(resolved):,} attendance rows for {len(children):,} children over {len(days)} school days "
-              f"({len(data) / 1024 / 1024:.1f} MB CSV), SQLite")
-
-        from tracker.imports.importer import run_import
-
-        app = app_for(f"sqlite:///{tmp}/import.sqlite3")
-        with app.app_context():
-            first_run = PhaseTimer()
-            t = time.perf_counter()
-            result = run_import("attendance", data, today=dt.date(2026, 6, 20), progressbar=first_run)
-            t_import = time.perf_counter() - t
-            assert result.saved and result.counts["created"] == len(resolved), (result.errors[:5], result.counts)
-            stored = db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceRecord))
-            assert stored == len(resolved), stored
-            second_run = PhaseTimer()
-            t = time.perf_counter()
-            again = run_import("attendance", data, today=dt.date(2026, 6, 20), progressbar=second_run)
-            t_again = time.perf_counter() - t
-            assert again.saved and again.counts["unchanged"] == len(resolved)
-            db.session.remove()
-            db.engine.dispose()
-
-        app = app_for(f"sqlite:///{tmp}/plain.sqlite3")
-        with app.app_context():
-            conn = db.engine.raw_connection()  # the app's pragmas: WAL, synchronous=NORMAL, foreign keys
-            try:
-                t = time.perf_counter()
-                cur = conn.cursor()
-                cur.executemany("INSERT INTO attendance_record (enrolment_id, date, status, reason, note, "
-                                "recorded_by_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", resolved)
-                conn.commit()
-                t_plain = time.perf_counter() - t
-            finally:
-                conn.close()
-            db.engine.dispose()
-
+              f"({len(data) / 1024 / 1024:.1f} MB CSV), {engine}, {os.cpu_count()} CPUs, "
+              f"load average before {load_before[0]:.2f}")
+        tracker_s, plain_s, last = [], [], None
+        for i in range(args.rounds):
+            a_url, b_url = dbs.copy(), dbs.copy()
+            t, phases = run_tracker(a_url, data, len(resolved))
+            tracker_s.append(t)
+            plain_s.append(run_plain(b_url, resolved))
+            print(f"  round {i + 1}: tracker {t:.2f} s ({phases}), plain {plain_s[-1]:.2f} s")
+            if i == 0:
+                same = records(a_url) == records(b_url)
+                if not same:
+                    sys.exit("the import and the plain insert stored different records")
+            last = a_url
+        again, again_phases = run_again(last, data, len(resolved))
         n = len(resolved)
-        print(f"  tracker import attendance:  {t_import:6.2f} s  {n / t_import:>9,.0f} rows/s  ({first_run})")
-        print(f"  plain executemany:          {t_plain:6.2f} s  {n / t_plain:>9,.0f} rows/s")
-        print(f"  ratio import / executemany: {t_import / t_plain:6.2f}x")
-        print(f"  the same file again (every row unchanged): {t_again:.2f} s  {n / t_again:,.0f} rows/s  ({second_run})")
+        plain_name = "plain COPY" if pg else "plain executemany"
+        print(f"  tracker import attendance:  {spread(tracker_s)}  {n / statistics.median(tracker_s):>9,.0f} rows/s")
+        print(f"  {plain_name + ':':<27} {spread(plain_s)}  {n / statistics.median(plain_s):>9,.0f} rows/s")
+        print(f"  ratio of the medians, import / {plain_name.split()[1]}: "
+              f"{statistics.median(tracker_s) / statistics.median(plain_s):.2f}x (both stored the same records)")
+        print(f"  the same file again (every row unchanged): {again:.2f} s  {n / again:,.0f} rows/s  ({again_phases})")
+        print(f"  load average after {os.getloadavg()[0]:.2f}")
     finally:
+        if pg is not None:
+            pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -48,7 +48,7 @@ def setting_for(school: School, slug: str) -> SchoolIntegration | None:
 
 
 def enable(slug: str, school: School, user, *, settings: dict | None = None, allowed_fields=()) -> SchoolIntegration:
-    """Enable (or update) an integration for a school. Admins only. Commits."""
+    """Enable (or update) an integration for a school. Admins only. Flushes; the request or command commits."""
     if user is not None and user.role != Role.admin:
         raise NotAllowed(None, _("Only administrators enable integrations."))
     integration = get_integration(slug)
@@ -144,7 +144,7 @@ def pending_for(user, school: School | None = None) -> list[IntegrationPending]:
 
 
 def resolve_match(pending: IntegrationPending, child_code: str, user) -> Child:
-    """A person says which tracker child this is: the next import matches it by its identifier. Commits."""
+    """A person says which tracker child this is: the next import matches it by its identifier."""
     child = db.session.scalar(scope.children(user).where(Child.code == (child_code or "").strip().upper()))
     if child is None:
         raise OperationError("child_code", _("No child with the code %(code)s in your scope.", code=child_code))
