@@ -135,6 +135,40 @@ def snapshot() -> dict[str, list]:
     return out
 
 
+def other_school_rows(world) -> dict[str, list]:
+    """School B's records: its child (and everything hanging off the child or its enrolment), its school and
+    class rows, days off and pending items. Nobody outside school B's scope may change any of them."""
+    from tracker.models import Enrolment
+
+    db.session.rollback()
+    child_id, school_id, class_id = world.child_b.id, world.school_b.id, world.class_b.id
+    enrolments = list(db.session.scalars(sa.select(Enrolment.id).where(Enrolment.child_id == child_id)))
+    out = {}
+    for table in db.metadata.sorted_tables:
+        if table.name in LOGS:
+            continue
+        c = table.c
+        conds = []
+        if table.name == "child":
+            conds.append(c.id == child_id)
+        if table.name == "school":
+            conds.append(c.id == school_id)
+        if table.name == "school_class":
+            conds.append(c.id == class_id)
+        if "child_id" in c:
+            conds.append(c.child_id == child_id)
+        if "enrolment_id" in c:
+            conds.append(c.enrolment_id.in_(enrolments))
+        if "class_id" in c:
+            conds.append(c.class_id == class_id)
+        if "school_id" in c and table.name in ("integration_pending", "non_school_day", "school_integration"):
+            conds.append(c.school_id == school_id)
+        if conds:
+            out[table.name] = sorted((tuple(r) for r in db.session.execute(sa.select(table).where(sa.or_(*conds)))),
+                                     key=repr)
+    return out
+
+
 def sign_in(client, user) -> None:
     client.post("/logout")
     if user is not None:
@@ -164,6 +198,7 @@ def test_authorization_matrix(app, client, world, things, role):
     sign_in(client, user)
     adapter = app.url_map.bind("localhost")
     problems = []
+    school_b = other_school_rows(world)
     # Another school's ids first, while the world is as the fixture made it; then the user's own.
     for variant in ("other", "own"):
         ids = things[variant]
@@ -195,6 +230,11 @@ def test_authorization_matrix(app, client, world, things, role):
                     problems.append(f"{where}: changed {', '.join(changed)}")
             if rule.endpoint in LAST:
                 sign_in(client, user)
+    if role != "admin":
+        after = other_school_rows(world)
+        changed = [t for t in school_b if school_b[t] != after[t]]
+        if changed:
+            problems.append(f"{role}: school B's records changed: {', '.join(changed)}")
     assert not problems, "\n".join(problems)
 
 
