@@ -119,12 +119,14 @@ def enrolment_changed(enrolment, change, previous, user):
 
 @hookspec
 def attendance_saved(school_class, date, records, user):
-    """A register was saved; called after the commit.
+    """Attendance was saved: a register on its page, or records imported (a CSV file, an integration);
+    called after the commit, once per class and day.
 
-    :param school_class: the :class:`tracker.schools.models.SchoolClass` of the register.
+    :param school_class: the :class:`tracker.schools.models.SchoolClass` of the register; None for
+        imported records of enrolments that have no class.
     :param date: the school day (``datetime.date``).
     :param records: the :class:`tracker.attendance.models.AttendanceRecord` rows as saved.
-    :param user: who saved it.
+    :param user: who saved it (None from the command line).
     :return: ignored.
     """
 
