@@ -253,6 +253,14 @@ def out_of_school(p) -> list[tuple]:
         WHERE c.birth_date > :born_after AND c.birth_date <= :born_by  -- aged 7 to 17 on the day
           AND EXISTS (SELECT 1 FROM centre_stay s WHERE s.child_id = c.id AND s.start_date <= :settled
                       AND (s.end_date IS NULL OR s.end_date >= :day))
+          -- not when the last known state is "left Serbia" (issue 11, section 4): an exit moved onward or
+          -- returned to origin before the day, with no enrolment or centre stay starting after it
+          AND NOT EXISTS (SELECT 1 FROM enrolment g WHERE g.child_id = c.id AND g.end_date < :day
+                          AND g.exit_reason IN ('moved_onward', 'returned_to_origin')
+                          AND NOT EXISTS (SELECT 1 FROM enrolment n WHERE n.child_id = c.id
+                                          AND n.start_date > g.end_date AND n.start_date <= :day)
+                          AND NOT EXISTS (SELECT 1 FROM centre_stay n WHERE n.child_id = c.id
+                                          AND n.start_date > g.end_date AND n.start_date <= :day))
         GROUP BY 1, 2""", day=day, born_after=_years_before(day, 18), born_by=_years_before(day, 7),
                 settled=day - dt.timedelta(days=30))
     return [("out_of_school", (sex, u), num, den) for sex, u, num, den in rows]
