@@ -48,13 +48,19 @@ def commit() -> None:
     """Commit the open transaction, then deliver the events it queued (in the order queued)."""
     from tracker.plugins import fire
 
+    db.session.commit()
     for _round in range(MAX_ROUNDS):
-        db.session.commit()
         events = db.session.info.pop(_PENDING, [])
         if not events:
             return
         for hook, kwargs in events:
             fire(hook, **kwargs)
+        try:
+            db.session.commit()  # what the hooks wrote; the change they were told of is saved already
+        except Exception:  # noqa: BLE001 - a plugin's failed write must not turn a saved change into an error
+            log.exception("the writes of event hooks could not be saved")
+            db.session.rollback()
+            return
     log.error("event hooks kept queueing events after %d rounds; the rest were dropped", MAX_ROUNDS)
     db.session.info.pop(_PENDING, None)
 
