@@ -1,7 +1,7 @@
 """Every URL rule × method × role, with ids and codes of the user's own school and of another school.
 
 Roles: an admin, a liaison officer of school A, a liaison officer with no school, a teacher of a class
-at school A, a partner, and nobody signed in. For each request:
+at school A, a teacher with no class, a partner, and nobody signed in. For each request:
 
 - no answer is ever a 5xx;
 - nobody signed in is sent to the sign-in page (the API answers 401);
@@ -30,13 +30,13 @@ from tracker.integrations import operations as integration_ops
 
 pytestmark = pytest.mark.usefixtures("production_like_requests")
 
-ROLES = ["admin", "liaison", "liaison_none", "teacher", "partner", "anonymous"]
+ROLES = ["admin", "liaison", "liaison_none", "teacher", "teacher_none", "partner", "anonymous"]
 PUBLIC = {"auth.login", "static", "api.openapi"}
 # URL arguments that name a record that belongs to a school (and so to someone's scope).
 SCOPED = {"code", "class_id", "flag_id", "item_id", "day_id", "token_id"}
 # Logs that a refused request may add to (the refusal itself is worth recording), and a derived cache.
 LOGS = {"audit_event", "login_attempt", "integration_run", "calendar_day", "calendar_state"}
-NO_SCOPE = {"liaison_none", "partner", "anonymous"}
+NO_SCOPE = {"liaison_none", "teacher_none", "partner", "anonymous"}
 # Sent last: they end the session or would change the signed-in user's own account.
 LAST = {"auth.logout"}
 
@@ -194,7 +194,7 @@ def out_of_scope(role: str, variant: str, rule: Rule) -> bool:
 def test_authorization_matrix(app, client, world, things, role):
     user = None if role == "anonymous" else {
         "admin": world.admin, "liaison": world.liaison_a, "liaison_none": world.liaison_none,
-        "teacher": world.teacher_a, "partner": world.partner}[role]
+        "teacher": world.teacher_a, "teacher_none": world.teacher_none, "partner": world.partner}[role]
     sign_in(client, user)
     adapter = app.url_map.bind("localhost")
     problems = []
