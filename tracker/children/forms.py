@@ -118,7 +118,16 @@ class ExitForm(FlaskForm):
     end_date = DateField(_l("Last day at school"), validators=[InputRequired()])
     reason = SelectField(_l("Reason"), choices=options([("", _l("Choose…"))])
                          + [c for c in choices(ExitReason) if c.value != "transferred"], validators=[DataRequired()])
+    # Counts only for the reasons that mean leaving Serbia (LEAVING_SERBIA); ticked unless the officer unticks it.
+    end_stay = BooleanField(_l("The child left Serbia: end the centre stay on this date"), default=True)
     note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
+
+    def leaving_labels(self) -> list[str]:
+        """The labels of the reasons for which ``end_stay`` counts, as the select shows them."""
+        from tracker.indicators.compute import LEAVING_SERBIA
+
+        values = {r.value for r in LEAVING_SERBIA}
+        return [str(c.label) for c in self.reason.choices if c.value in values]
 
 
 @_text_fields

@@ -273,7 +273,7 @@ def exit(code):  # noqa: A001 - the URL says what it does
         if form.validate():
             try:
                 enrol_ops.exit_enrolment(child, form.end_date.data, form.reason.data, note=form.note.data or "",
-                                         user=user)
+                                         user=user, end_stay=form.end_stay.data)
             except OperationError as exc:
                 _apply_error(form, exc)
             else:

@@ -53,10 +53,13 @@ def enrolled_by_class(class_ids: sa.Select, day: dt.date) -> list[sa.Row]:
 
 
 def not_enrolled_in_centres(child_ids: sa.Select, day: dt.date, limit: int = 50) -> list[Child]:
-    """School-age children (7-17) living in a centre now, in scope, with no open enrolment."""
+    """School-age children (7-17) living in a centre now, in scope, with no open enrolment, not left Serbia."""
+    from tracker.indicators.compute import left_serbia
+
     q = (sa.select(Child).join(CentreStay, sa.and_(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None)))
          .where(Child.id.in_(child_ids), aged_between(Child.birth_date, day, 7, 17),
-                ~sa.exists().where(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None)))
+                ~sa.exists().where(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None)),
+                ~left_serbia(day))
          .order_by(CentreStay.start_date).limit(limit))
     return list(db.session.scalars(q))
 

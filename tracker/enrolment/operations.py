@@ -6,9 +6,10 @@ import datetime as dt
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from tracker import audit
-from tracker.children.models import Child, utcnow
+from tracker.children.models import CentreStay, Child, utcnow
 from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
 from tracker.extensions import db
@@ -81,7 +82,7 @@ def enrol(child: Child, school: School, level: str, grade: int, start_date: dt.d
 
 
 def _close(enrolment: Enrolment, end_date: dt.date, reason: ExitReason, note: str, user,
-           allow_future: bool = False) -> None:
+           allow_future: bool = False, end_stay: bool = True) -> None:
     if end_date < enrolment.start_date:
         raise OperationError("end_date", _("The date is before the enrolment started (%(d)s).",
                                            d=enrolment.start_date.isoformat()))
@@ -92,17 +93,17 @@ def _close(enrolment: Enrolment, end_date: dt.date, reason: ExitReason, note: st
     enrolment.exit_note = note.strip()[:500]
     enrolment.closed_at = utcnow()
     enrolment.closed_by_id = getattr(user, "id", None)
-    _refresh_summary_after(enrolment, end_date)
+    after_close([(enrolment.id, end_date)], user=user, end_stays=end_stay)
 
 
-def _refresh_summary_after(enrolment: Enrolment, end_date: dt.date) -> None:
-    after_close([(enrolment.id, end_date)])
-
-
-def after_close(closed: list[tuple[int, dt.date]]) -> None:
+def after_close(closed: list[tuple[int, dt.date]], *, user=None, end_stays: bool = True) -> None:
     """What follows the end of enrolments, one or a batch of (enrolment id, end date).
 
     Registers taken after the new end date stop counting: those months of the summary are refreshed.
+    An exit that means the child left Serbia (``LEAVING_SERBIA``), when it is the child's latest
+    news (no enrolment or centre stay started after it), resolves the child's open flags with the
+    outcome ``exit_recorded`` (resolved by ``user``) and ends the child's open centre stay on the
+    end date, unless ``end_stays`` is false (the officer kept the stay open on the exit form).
     """
     from tracker.attendance import summary
     from tracker.attendance.models import AttendanceRecord
@@ -120,6 +121,49 @@ def after_close(closed: list[tuple[int, dt.date]]) -> None:
                 pairs += [(eid, ends[eid]), (eid, day)]
     if pairs:
         summary.refresh(pairs)
+    _left_serbia(ends, user=user, end_stays=end_stays)
+
+
+def _left_serbia(ends: dict[int, dt.date], *, user, end_stays: bool) -> None:
+    from tracker.audit.models import AuditEvent
+    from tracker.flags.operations import resolve_for_children
+    from tracker.indicators.compute import LEAVING_SERBIA
+
+    later, stay = aliased(Enrolment), aliased(CentreStay)
+    gone: dict[int, dt.date] = {}  # child id -> the end of their leaving enrolment
+    ids = sorted(ends)
+    for i in range(0, len(ids), BATCH):
+        q = sa.select(Enrolment.child_id, Enrolment.end_date).where(
+            Enrolment.id.in_(ids[i:i + BATCH]), Enrolment.exit_reason.in_(LEAVING_SERBIA),
+            ~sa.exists().where(later.child_id == Enrolment.child_id, later.start_date > Enrolment.end_date),
+            ~sa.exists().where(stay.child_id == Enrolment.child_id, stay.start_date > Enrolment.end_date))
+        gone.update((cid, end) for cid, end in db.session.execute(q))
+    if not gone:
+        return
+    resolve_for_children(list(gone), "exit_recorded", user=user)
+    if not end_stays:
+        return
+    children = sorted(gone)
+    by_day: dict[dt.date, list[int]] = {}
+    ended: list[str] = []
+    for i in range(0, len(children), BATCH):
+        for sid, cid, start, code in db.session.execute(
+                sa.select(CentreStay.id, CentreStay.child_id, CentreStay.start_date, Child.code)
+                .join(Child, Child.id == CentreStay.child_id)
+                .where(CentreStay.child_id.in_(children[i:i + BATCH]), CentreStay.end_date.is_(None))):
+            if start <= gone[cid]:
+                by_day.setdefault(gone[cid], []).append(sid)
+                ended.append(code)
+    for day, stay_ids in by_day.items():
+        for i in range(0, len(stay_ids), BATCH):
+            db.session.execute(sa.update(CentreStay).where(CentreStay.id.in_(stay_ids[i:i + BATCH]))
+                               .values(end_date=day).execution_options(synchronize_session="fetch"))
+    if ended:
+        uid, now = getattr(user, "id", None), utcnow()
+        db.session.execute(sa.insert(AuditEvent.__table__), [
+            {"at": now, "user_id": uid, "action": "centre_changed", "object_type": "child", "object_id": code}
+            for code in ended])
+    db.session.flush()
 
 
 BATCH = 1000
@@ -179,7 +223,7 @@ def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_clas
         progress(len(part))
     closed_ids = [eid for eid, _end in closed if eid not in set(opened)]
     if closed:
-        after_close(closed)
+        after_close(closed, user=user)
     events = [{"at": now, "user_id": uid, "action": action, "object_type": "enrolment", "object_id": str(eid)}
               for action, ids in (("enrolled", opened), ("exited", closed_ids)) for eid in ids]
     if events:
@@ -192,8 +236,13 @@ def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_clas
     return opened, closed_ids
 
 
-def exit_enrolment(child: Child, end_date: dt.date, reason: str, *, note: str = "", user=None) -> Enrolment:
-    """Close the open enrolment on ``end_date`` (the last day the child belonged) for ``reason``."""
+def exit_enrolment(child: Child, end_date: dt.date, reason: str, *, note: str = "", user=None,
+                   end_stay: bool = True) -> Enrolment:
+    """Close the open enrolment on ``end_date`` (the last day the child belonged) for ``reason``.
+
+    For a reason that means the child left Serbia the child's open flags are resolved and, with
+    ``end_stay`` (the exit form's box, ticked by default), their open centre stay ends on ``end_date``.
+    """
     enrolment = child.open_enrolment
     if enrolment is None:
         raise OperationError(None, _("The child has no open enrolment."))
@@ -203,7 +252,7 @@ def exit_enrolment(child: Child, end_date: dt.date, reason: str, *, note: str = 
         raise OperationError("reason", _("Choose a reason.")) from None
     if reason == ExitReason.transferred:
         raise OperationError("reason", _("Use Transfer to move the child to another school."))
-    _close(enrolment, end_date, reason, note, user)
+    _close(enrolment, end_date, reason, note, user, end_stay=end_stay)
     audit.record("exited", enrolment, user=user)
     db.session.flush()
     queue("enrolment_changed", enrolment=enrolment, change="exited", previous=None, user=user)

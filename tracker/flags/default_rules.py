@@ -15,7 +15,7 @@ from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.flags.rules import RiskRule
 from tracker.indicators import sql
-from tracker.indicators.compute import school_days_between
+from tracker.indicators.compute import left_serbia, school_days_between
 from tracker.schools.calendar import ensure_calendar_days
 from tracker.schools.models import Centre
 from tracker.types import AttendanceStatus
@@ -170,7 +170,8 @@ class OutOfSchool(RiskRule):
         q = (sa.select(Child.id, stay.with_only_columns(CentreStay.start_date).scalar_subquery(),
                        stay.with_only_columns(Centre.code).scalar_subquery())
              .where(Child.id.in_(children), aged_between(Child.birth_date, as_of, t["min_age"], t["max_age"]),
-                    sa.exists(stay), ~sa.exists().where(Enrolment.child_id == Child.id, sql.covering(sql.lit(as_of)))))
+                    sa.exists(stay), ~sa.exists().where(Enrolment.child_id == Child.id, sql.covering(sql.lit(as_of))),
+                    ~left_serbia(as_of)))
         for child_id, since, centre in db.session.execute(q):
             yield child_id, {"since": _day(since).isoformat(), "centre": centre}
 

@@ -96,3 +96,37 @@ def resolve(flag: Flag, outcome: str, note: str, *, user, version: int | None = 
     flag.resolved_at, flag.resolved_by_id = utcnow(), user.id
     audit.record("flag_resolved", flag, user=user)
     db.session.flush()
+
+
+def resolve_for_children(child_ids: list[int], outcome: str, note: str = "", *, user=None) -> int:
+    """Resolve every flag of these children that is neither resolved nor cleared, with ``outcome``.
+
+    A batch (an exit from the page, an import): one update per thousand children, an audit
+    event per flag, as ``resolve`` gives one by one. Returns how many flags were resolved.
+    """
+    from tracker.audit.models import AuditEvent
+
+    if outcome not in OUTCOMES:
+        raise OperationError("outcome", _("Choose an outcome."))
+    uid, now = getattr(user, "id", None), utcnow()
+    ids: list[int] = []
+    child_ids = sorted(set(child_ids))
+    for i in range(0, len(child_ids), BATCH):
+        part = child_ids[i:i + BATCH]
+        found = db.session.scalars(sa.select(Flag.id).where(
+            Flag.child_id.in_(part), Flag.cleared_on.is_(None), Flag.status != "resolved").order_by(Flag.id)).all()
+        if found:
+            db.session.execute(
+                sa.update(Flag).where(Flag.id.in_(found)).values(
+                    status="resolved", outcome=outcome, outcome_note=note.strip()[:1000], resolved_at=now,
+                    resolved_by_id=uid, version=Flag.version + 1).execution_options(synchronize_session="fetch"))
+            ids.extend(found)
+    if ids:
+        db.session.execute(sa.insert(AuditEvent.__table__), [
+            {"at": now, "user_id": uid, "action": "flag_resolved", "object_type": "flag", "object_id": str(fid)}
+            for fid in ids])
+    db.session.flush()
+    return len(ids)
+
+
+BATCH = 1000

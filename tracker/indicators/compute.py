@@ -368,6 +368,28 @@ def transition(p: Params) -> list[tuple]:
 
 # --- out of school ------------------------------------------------------------------------------
 
+# The exit reasons that mean the child left Serbia (leaving the country is not dropping out).
+LEAVING_SERBIA = (ExitReason.moved_onward, ExitReason.returned_to_origin)
+
+
+def left_serbia(day) -> sa.ColumnElement:
+    """True when the child's last known state on ``day`` (a date or a date expression) is *left Serbia*.
+
+    An enrolment of the child ended on or before ``day`` with a leaving reason, and neither an
+    enrolment nor a centre stay of the child started after that end date (up to ``day``). A centre
+    stay left open by the exit (old data, or the officer kept it) does not make the child count as
+    living in the centre. On the end date itself the child is still enrolled (their last day at
+    school). The one definition for the indicator, the out-of-school rule and the officer's home
+    page; docs/indicators.md.
+    """
+    d = sql.lit(day) if isinstance(day, dt.date) else day
+    gone, later, stay = aliased(Enrolment), aliased(Enrolment), aliased(CentreStay)
+    return sa.exists().where(
+        gone.child_id == Child.id, gone.exit_reason.in_(LEAVING_SERBIA), gone.end_date <= d,
+        ~sa.exists().where(later.child_id == gone.child_id, later.start_date > gone.end_date, later.start_date <= d),
+        ~sa.exists().where(stay.child_id == gone.child_id, stay.start_date > gone.end_date, stay.start_date <= d))
+
+
 def out_of_school(p: Params) -> list[tuple]:
     day = p.as_of
     dims = _dims(p, sql.lit(day), with_enrolment=False)
@@ -381,7 +403,9 @@ def out_of_school(p: Params) -> list[tuple]:
             CentreStay.centre_id == Centre.id, Centre.municipality.in_(municipalities))
     enrolled_now = sa.exists().where(Enrolment.child_id == Child.id, sql.covering(sql.lit(day)))
     q = (sa.select(*dims, sa.func.sum(sa.case((enrolled_now, 0), else_=1)), sa.func.count())
-         .select_from(Child).where(aged_between(Child.birth_date, day, 7, 17), in_centre).group_by(*dims))
+         .select_from(Child).where(aged_between(Child.birth_date, day, 7, 17), in_centre,
+                                   sa.or_(enrolled_now, ~left_serbia(day)))
+         .group_by(*dims))
     return [("out_of_school", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
 
 
