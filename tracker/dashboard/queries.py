@@ -64,9 +64,9 @@ def not_enrolled_in_centres(child_ids: sa.Select, day: dt.date, limit: int = 50)
     return list(db.session.scalars(q))
 
 
-# The partner's home page: children enrolled today, by level and sex and by level and UASC status. Each
-# table is what the report's code path gives for the same period and breakdown (dimension limits, small
-# cells, secondary suppression, zero groups): a partner sees no figure the report would not show.
+# The partner's home page: children enrolled today, by level and sex and by level and UASC status, read from
+# the report for today (tracker.reports.data.build_report): the same dimension limits, small cells, secondary
+# suppression and zero groups, decided over the same tables, so the page shows exactly the report's figures.
 PARTNER_BREAKDOWNS = (("level", "sex"), ("level", "uasc"))
 
 
@@ -78,18 +78,15 @@ def partner_breakdowns(user) -> list[tuple[str, ...]]:
     for by in PARTNER_BREAKDOWNS:
         dims = tuple(d for d in by if d in allowed)[:most]
         if dims and dims not in out:
-            out.append(dims)
-    return out
+            out.append(tuple(report_data.check_dimensions(user, list(dims))))
+    return out or [()]  # no breakdown allowed: the total alone
 
 
 def partner_overview(user, day: dt.date) -> list[dict]:
-    """[{"by": dims, "rows": the report's "enrolled" rows}] for a partner: aggregates only, suppressed."""
-    out = []
-    for by in partner_breakdowns(user):
-        result = report_data.indicator_rows(user, frm=day, to=day, as_of=day, by=list(by))
-        out.append({"by": tuple(result["by"]), "min_cell": result["min_cell"],
-                    "rows": [r for r in result["rows"] if r["indicator"] == "enrolled"]})
-    return out
+    """[{"by": dims, "min_cell": k, "rows": the report's "enrolled" rows}] for a partner: aggregates only."""
+    report = report_data.build_report(user, frm=day, to=day, as_of=day)
+    return [{"by": by, "min_cell": report.k, "rows": [r for r in report.table(*by) if r["indicator"] == "enrolled"]}
+            for by in partner_breakdowns(user)]
 
 
 def totals() -> dict[str, int]:
