@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import random
+import time
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -20,26 +23,78 @@ from tracker.schools.calendar import why_not_school_day
 from tracker.schools.models import SchoolClass
 from tracker.types import AttendanceStatus
 
+log = logging.getLogger(__name__)
+
 REASONS = ("illness", "appointment", "asylum_procedure", "moved_centre", "no_transport", "work", "unknown")
 
 
 CHUNK = 500
+ATTEMPTS = 3  # a write that still meets a deadlock on its third try fails (500) rather than waiting on
+RETRY_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
+_sleep = time.sleep  # tests replace it: no real waiting
+
+
+def _key(row: dict) -> tuple[int, dt.date]:
+    return row["enrolment_id"], row["date"]
+
+
+def _retryable(exc: sa.exc.DBAPIError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) in RETRY_SQLSTATES or getattr(orig, "pgcode", None) in RETRY_SQLSTATES
+
+
+def _under_lock(enrolment_ids, write):
+    """Run ``write()`` holding the attendance lock of ``enrolment_ids``, in a SAVEPOINT, retried.
+
+    The enrolments are locked in id order (``summary.lock_enrolments``) before anything is read, so
+    earlier values and the summary's aggregate are read under the lock, and two writers of
+    overlapping registers queue instead of deadlocking. Should a deadlock or serialization failure
+    still happen (a transaction that locked other rows first, several batches in one transaction),
+    only the SAVEPOINT rolls back and ``write`` runs again, up to ATTEMPTS times with a short
+    jittered wait; the request's other writes stay, and the unit of work still commits once.
+
+    On SQLite the lock is taken before the SAVEPOINT: it opens the transaction (pysqlite opens
+    one only at the first write), so the SAVEPOINT nests inside it, and releasing it does not
+    commit. After that the database has one writer, so no retry is ever needed there.
+    """
+    ids = sorted(set(enrolment_ids))
+    for attempt in range(1, ATTEMPTS + 1):
+        if not bulk.is_postgresql():
+            summary.lock_enrolments(ids)
+        try:
+            with db.session.begin_nested():
+                summary.lock_enrolments(ids)
+                return write()
+        except sa.exc.DBAPIError as exc:
+            if attempt == ATTEMPTS or not _retryable(exc):
+                raise
+            log.warning("attendance write retried after %s (attempt %d)", type(exc.orig).__name__, attempt)
+        _sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
     """Insert or update attendance rows (enrolment_id, date, status, reason, note); flush, no commit.
 
     One row per enrolment and date whatever happens concurrently (INSERT ... ON CONFLICT DO
-    UPDATE). A row that changes a saved record keeps the earlier value in attendance_change.
+    UPDATE). A row that changes a saved record keeps the earlier value in attendance_change: the
+    enrolments are locked before the stored records are read (see ``_under_lock``), so the earlier
+    value is the one this write replaces, not one another save has replaced meanwhile.
     Returns counts of created, updated and unchanged rows.
     """
+    rows = sorted(rows, key=_key)
+    return _under_lock((r["enrolment_id"] for r in rows), lambda: _upsert(rows, user))
+
+
+def _upsert(rows: list[dict], user) -> dict[str, int]:
+    """upsert_records' writes, rows in key order, the lock held."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if bulk.is_postgresql() else sqlite.insert
     now = utcnow()
     uid = getattr(user, "id", None)
     for i in range(0, len(rows), CHUNK):
         chunk = rows[i:i + CHUNK]
-        keys = {(r["enrolment_id"], r["date"]) for r in chunk}
+        keys = {_key(r) for r in chunk}
         # Two plain IN lists use the (enrolment_id, date) index on both databases; a row-value IN does not on SQLite.
         existing = {
             (rec.enrolment_id, rec.date): rec
@@ -55,7 +110,7 @@ def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
         for r in chunk:
             status = AttendanceStatus(r["status"])
             reason, note = r.get("reason") or "", r.get("note") or ""
-            old = existing.get((r["enrolment_id"], r["date"]))
+            old = existing.get(_key(r))
             if old is not None and (old.status, old.reason, old.note) == (status, reason, note):
                 counts["unchanged"] += 1
                 continue
@@ -77,7 +132,7 @@ def upsert_records(rows: list[dict], *, user=None) -> dict[str, int]:
         if changes:
             db.session.execute(sa.insert(AttendanceChange), changes)
         if writes:
-            summary.refresh((w["enrolment_id"], w["date"]) for w in writes)
+            summary.refresh(_key(w) for w in writes)
     return counts
 
 
@@ -90,24 +145,58 @@ def save_records(new: list[dict], corrections: list[dict], *, user=None, progres
 
     ``new`` are rows with no stored record (enrolment_id, date, status, reason), inserted with
     one prepared statement; ``corrections`` change stored records and go through
-    ``upsert_records``, so the earlier value is kept in the history. The callers have checked
+    ``upsert_records``' writes, so the earlier value is kept in the history. The whole batch holds
+    the lock of its enrolments (``_under_lock``); a "new" row whose record was saved since the
+    caller looked (a register taken meanwhile) is saved as a correction. The callers have checked
     that each row's enrolment covers its date and that the date is a school day. The summary is
     refreshed for every month touched, and ``attendance_saved`` is queued once per class and date.
     ``progress(n)`` is told how many rows were written, as it goes. A new row may carry its own
     ``note``, ``recorded_by_id`` and ``recorded_at`` (the demo's registers, taken in the past).
     """
     progress = progress or (lambda n: None)
-    _insert(new, {"note": "", "recorded_by_id": getattr(user, "id", None), "recorded_at": utcnow()}, progress)
-    summary.refresh((r["enrolment_id"], r["date"]) for r in new)
-    corrections = sorted(corrections, key=lambda r: (r["enrolment_id"], r["date"]))  # one refresh per month
-    for i in range(0, len(corrections), INSERT_CHUNK):
-        part = corrections[i:i + INSERT_CHUNK]
-        upsert_records(part, user=user)
-        progress(len(part))
+    if not new and not corrections:
+        return
+    constant = {"note": "", "recorded_by_id": getattr(user, "id", None), "recorded_at": utcnow()}
+
+    def write():
+        fresh, late = _still_new(new)  # a register saved since the caller looked: a correction now
+        _insert(fresh, constant, progress)
+        summary.refresh(_key(r) for r in fresh)
+        redo = sorted([*corrections, *late], key=_key)  # key order: one refresh per month
+        for i in range(0, len(redo), INSERT_CHUNK):
+            part = redo[i:i + INSERT_CHUNK]
+            _upsert(part, user)
+            progress(len(part))
+
+    # One lock for the whole batch, in enrolment order, before anything is read or written.
+    _under_lock((r["enrolment_id"] for r in (*new, *corrections)), write)
     if new or corrections:
         audit.record("attendance_imported", user=user, object_type="attendance_record",
                      object_id=str(len(new) + len(corrections)))
         _queue_saved([(r["enrolment_id"], r["date"]) for r in (*new, *corrections)], user)
+
+
+def _still_new(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Split rows the caller found unsaved into those still unsaved and those saved meanwhile (lock held).
+
+    One range query per CHUNK enrolments: with an import into empty months it returns nothing.
+    """
+    if not rows:
+        return rows, []
+    by_enrolment: dict[int, list[dt.date]] = {}
+    for r in rows:
+        by_enrolment.setdefault(r["enrolment_id"], []).append(r["date"])
+    eids = sorted(by_enrolment)
+    saved = set()
+    for i in range(0, len(eids), CHUNK):
+        part = eids[i:i + CHUNK]
+        first = min(min(by_enrolment[e]) for e in part)
+        last = max(max(by_enrolment[e]) for e in part)
+        saved.update(db.session.execute(sa.select(AttendanceRecord.enrolment_id, AttendanceRecord.date).where(
+            AttendanceRecord.enrolment_id.in_(part), AttendanceRecord.date.between(first, last))).all())
+    if not saved:
+        return rows, []
+    return [r for r in rows if _key(r) not in saved], [r for r in rows if _key(r) in saved]
 
 
 def _queue_saved(keys: list[tuple[int, dt.date]], user) -> None:

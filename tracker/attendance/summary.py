@@ -2,7 +2,13 @@
 
 ``refresh`` recomputes the summary rows of the given (enrolment, month) pairs from the raw
 records, inside the caller's transaction; ``rebuild`` recomputes everything (after a bulk
-load). Both aggregate in the database.
+load). Both aggregate in the database. An enrolment-month with no counted record has no row.
+
+Concurrent writers: the records and summary rows of an enrolment are written only under
+``lock_enrolments``, taken in enrolment id order, so two saves touching the same enrolments
+queue instead of deadlocking, and each one's aggregate reads what the one before it committed.
+The summary is upserted (ON CONFLICT), so a row another transaction inserted meanwhile is updated
+rather than a unique violation.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
 from tracker.enrolment.models import Enrolment
@@ -57,23 +64,59 @@ def day_off(school_id, day):
 COLUMNS = ["enrolment_id", "month", "recorded", "present", "late", "absent_excused", "absent_unexcused", "last_date"]
 
 
+def lock_enrolments(enrolment_ids: Iterable[int]) -> None:
+    """Hold the write lock on the attendance of these enrolments until the transaction ends. No commit.
+
+    PostgreSQL: the enrolment rows, SELECT ... FOR NO KEY UPDATE in id order (NO KEY: it does not
+    wait for the KEY SHARE locks that foreign-key checks take). Statements after it read what
+    earlier holders committed (READ COMMITTED takes a snapshot per statement).
+    SQLite: one writer at a time for the whole database, but pysqlite opens the transaction only at
+    the first write, so what was read before it is not under the lock; an UPDATE of no row opens it
+    and takes the write lock now (waiting up to busy_timeout). Taking it again is a no-op.
+    """
+    ids = sorted(set(enrolment_ids))
+    if not ids:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        table = Enrolment.__table__
+        db.session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))
+        return
+    for i in range(0, len(ids), CHUNK):
+        db.session.execute(sa.select(Enrolment.id).where(Enrolment.id.in_(ids[i:i + CHUNK]))
+                           .order_by(Enrolment.id).with_for_update(key_share=True)).all()
+
+
 def refresh(pairs: Iterable[tuple[int, dt.date]]) -> None:
-    """Recompute the summary of each (enrolment_id, any day in the month) pair. No commit."""
+    """Recompute the summary of each (enrolment_id, any day in the month) pair. No commit.
+
+    Locks the enrolments first (``lock_enrolments``; already held when called from a register save).
+    """
     by_month: dict[dt.date, set[int]] = defaultdict(set)
     for eid, day in pairs:
         by_month[month_of(day)].add(eid)
-    for month, eids in by_month.items():
-        ids = sorted(eids)
+    if not by_month:
+        return
+    lock_enrolments(eid for eids in by_month.values() for eid in eids)
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for month in sorted(by_month):
+        ids = sorted(by_month[month])
         for i in range(0, len(ids), CHUNK):
-            chunk = ids[i:i + CHUNK]
-            db.session.execute(sa.delete(AttendanceMonth).where(AttendanceMonth.month == month,
-                                                                AttendanceMonth.enrolment_id.in_(chunk)))
-            db.session.execute(sa.insert(AttendanceMonth).from_select(
-                COLUMNS, _aggregate(month, AttendanceRecord.enrolment_id.in_(chunk))))
+            chunk = AttendanceRecord.enrolment_id.in_(ids[i:i + CHUNK])
+            counted = _aggregate(month, chunk)
+            # Months left with no counted record lose their row, as rebuild() would leave them.
+            db.session.execute(sa.delete(AttendanceMonth).where(
+                AttendanceMonth.month == month, AttendanceMonth.enrolment_id.in_(ids[i:i + CHUNK]),
+                AttendanceMonth.enrolment_id.not_in(counted.with_only_columns(AttendanceRecord.enrolment_id))))
+            stmt = insert(AttendanceMonth).from_select(COLUMNS, counted)
+            db.session.execute(stmt.on_conflict_do_update(
+                index_elements=["enrolment_id", "month"], set_={c: stmt.excluded[c] for c in COLUMNS[2:]}))
 
 
 def rebuild() -> int:
     """Recompute the whole summary from the raw records. No commit. Returns the number of summary rows."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Register saves wait until the rebuild commits (SHARE lets readers through, not writers).
+        db.session.execute(sa.text("LOCK TABLE attendance_record, attendance_month IN SHARE MODE"))
     db.session.execute(sa.delete(AttendanceMonth))
     first, last = db.session.execute(sa.select(sa.func.min(AttendanceRecord.date),
                                                sa.func.max(AttendanceRecord.date))).one()
