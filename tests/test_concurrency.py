@@ -225,3 +225,85 @@ def test_concurrent_register_saves_all_succeed_and_agree(served, app, world):
         problems.append("summary differs from a rebuild")
     db.session.rollback()
     assert not problems, "; ".join(problems)
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def _school_day(world) -> dt.date:
+    return school_days(world.school_a, world.year.first_day, dt.date.today())[-1]
+
+
+def test_a_deadlock_rolls_back_to_the_savepoint_and_the_save_is_retried(app, world, monkeypatch):
+    """The first attempt writes, then meets a (simulated) deadlock: only its SAVEPOINT is undone."""
+    from tracker.attendance import operations
+
+    day, e = _school_day(world), world.child_a.open_enrolment
+    operations.save_register(world.class_a, day, {e.id: {"status": "late"}}, user=world.teacher_a)
+    db.session.commit()
+    real, calls, waits = operations._upsert, [], []
+
+    def once_deadlocked(rows, user):
+        counts = real(rows, user)
+        calls.append(counts)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT ...", {}, _Deadlock())
+        return counts
+
+    monkeypatch.setattr(operations, "_upsert", once_deadlocked)
+    monkeypatch.setattr(operations, "_sleep", waits.append)
+    operations.save_register(world.class_a, day, {e.id: {"status": "absent_unexcused"}}, user=world.teacher_a)
+    db.session.commit()
+    assert len(calls) == 2 and len(waits) == 1
+    assert calls[1] == {"created": 0, "updated": 1, "unchanged": 0}
+    changes = db.session.execute(sa.select(AttendanceChange.old_status, AttendanceChange.new_status)).all()
+    assert [(o.value, n.value) for o, n in changes] == [("late", "absent_unexcused")]
+    assert db.session.scalar(sa.select(AttendanceMonth.absent_unexcused)) == 1
+
+
+def test_a_write_that_keeps_failing_gives_up_after_the_last_attempt(app, world, monkeypatch):
+    from tracker.attendance import operations
+
+    day, e = _school_day(world), world.child_a.open_enrolment
+    calls = []
+
+    def deadlocked(rows, user):
+        calls.append(rows)
+        raise sa.exc.OperationalError("INSERT ...", {}, _Deadlock())
+
+    monkeypatch.setattr(operations, "_upsert", deadlocked)
+    monkeypatch.setattr(operations, "_sleep", lambda s: None)
+    with pytest.raises(sa.exc.OperationalError):
+        operations.save_register(world.class_a, day, {e.id: {"status": "late"}}, user=world.teacher_a)
+    assert len(calls) == operations.ATTEMPTS
+    db.session.rollback()
+
+
+def test_the_savepoint_does_not_commit_the_request_early(app, world):
+    """On SQLite a SAVEPOINT outside a transaction would start one, and its RELEASE commit it: the
+    lock opens the transaction first, so a request that fails afterwards still rolls everything back."""
+    from tracker.attendance import operations
+
+    day, e = _school_day(world), world.child_a.open_enrolment
+    operations.save_register(world.class_a, day, {e.id: {"status": "late"}}, user=world.teacher_a)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceRecord)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceMonth)) == 0
+
+
+def test_an_imported_row_saved_meanwhile_becomes_a_correction(app, world):
+    """The import found no record, then a register was saved before its batch was written."""
+    from tracker.attendance import operations
+
+    day, e = _school_day(world), world.child_a.open_enrolment
+    operations.save_register(world.class_a, day, {e.id: {"status": "late"}}, user=world.teacher_a)
+    db.session.commit()
+    operations.save_records([{"enrolment_id": e.id, "date": day, "status": "absent_excused", "reason": "illness"}],
+                            [], user=world.liaison_a)
+    db.session.commit()
+    rec = db.session.scalar(sa.select(AttendanceRecord))
+    assert (rec.status.value, rec.reason) == ("absent_excused", "illness")
+    changes = db.session.execute(sa.select(AttendanceChange.old_status, AttendanceChange.new_status)).all()
+    assert [(o.value, n.value) for o, n in changes] == [("late", "absent_excused")]
+    assert db.session.execute(sa.select(AttendanceMonth.recorded, AttendanceMonth.absent_excused)).one() == (1, 1)

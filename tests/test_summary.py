@@ -71,3 +71,21 @@ def test_register_saves_keep_the_summary_and_rebuild_agrees(app, world):
     summary.rebuild()
     db.session.commit()
     assert stored_summary() == incremental
+
+
+def test_a_month_left_without_counted_records_loses_its_row_as_in_a_rebuild(app, world):
+    days = weekdays(world, 40)
+    e = world.child_a.open_enrolment
+    first, later = days[0], next(d for d in days if d.month != days[0].month)
+    for day in (first, later):
+        save_register(world.class_a, day, {e.id: {"status": "late"}}, user=world.teacher_a)
+    summary.refresh([(e.id, later)])  # an upsert of an unchanged month changes nothing
+    assert len(stored_summary()) == 2
+    e.end_date, e.exit_reason = later.replace(day=1) - dt.timedelta(days=1), "transferred"  # later stops counting
+    db.session.flush()
+    summary.refresh([(e.id, later)])
+    incremental = stored_summary()
+    assert {row[1] for row in incremental} == {first.replace(day=1)}
+    summary.rebuild()
+    assert stored_summary() == incremental
+    db.session.rollback()
