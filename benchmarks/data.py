@@ -177,7 +177,7 @@ def _enrolments(pop, rng, eid, cid, birth, begin, gone, why, years, school_days_
     school = rng.choice(primary_schools if level == "primary" else secondary_schools)
     start = begin
     while True:
-        first, last = year[1], year[2]
+        last = year[2]
         end, reason = None, None
         # Events within the year, at most one: leaving Serbia, dropping out, a transfer.
         if gone is not None and gone <= last:
@@ -317,9 +317,8 @@ def _summary(dialect: str) -> int:
 
 def build(n_children: int, n_schools: int, seed: int = 7, log=print) -> dict:
     """Build the population into the (migrated, empty) database of the app context; commit. Returns figures."""
-    from tracker.models import (AcademicYear, AttendanceRecord, CentreStay, Child, Enrolment, NonSchoolDay,
+    from tracker.models import (AcademicYear, AttendanceRecord, Centre, CentreStay, Child, Enrolment, NonSchoolDay,
                                 School, UascPeriod)
-    from tracker.models import Centre
 
     t0 = time.perf_counter()
     dialect = db.engine.dialect.name
@@ -397,16 +396,12 @@ def build(n_children: int, n_schools: int, seed: int = 7, log=print) -> dict:
     n_summary = _summary(dialect)
     db.session.commit()
     t_sum = time.perf_counter()
-    if dialect == "sqlite":
-        _sqlite_build_pragmas(False)
-    db.session.commit()
-    conn = db.session.connection()
-    if dialect == "postgresql":
-        db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("VACUUM ANALYZE")
+    if dialect == "postgresql":  # VACUUM sets the visibility map, so index-only scans stay index-only
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
     else:
-        conn.exec_driver_sql("ANALYZE")
+        _sqlite_build_pragmas(False)
+        db.session.connection().exec_driver_sql("ANALYZE")
         db.session.commit()
     t_end = time.perf_counter()
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceRecord))

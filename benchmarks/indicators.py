@@ -25,7 +25,17 @@ database engine and version: on a shared machine, read the ranges before the rat
     .venv/bin/python benchmarks/indicators.py [--children 50000] [--schools 300] [--rounds 5]
         [--postgres | --database-url URL | --keep FILE] [--from D --to D --as-of D] [--flags]
 
-Figures (docs/benchmarks.md has the full output): see the README's Speed section.
+Figures (4 December 2026, a shared 2-CPU machine with a load average of 5 to 6 from other test
+suites; docs/benchmarks.md has the method and the full output):
+
+  build (data.py)            5,000 children   20,000          50,000 (5.8 M attendance rows)
+    SQLite                   4 s              20 s            44 s
+    PostgreSQL               7 s              22 s            53 s
+    (the first version of the build: 183 s, 1,443 s and 2,600 s, about 51 GB written at 50,000)
+  tracker / hand-written, ratio of the medians, every indicator at once:
+    SQLite                   2.16             1.55            1.71
+    PostgreSQL               2.41             1.83            1.66
+  retention alone 2 to 3.5 everywhere; attendance (3 indicators) 1.0 to 1.2 at 20,000 and more.
 """
 from __future__ import annotations
 
