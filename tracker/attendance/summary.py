@@ -98,18 +98,19 @@ def refresh(pairs: Iterable[tuple[int, dt.date]]) -> None:
         return
     lock_enrolments(eid for eids in by_month.values() for eid in eids)
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = AttendanceMonth.__table__
     for month in sorted(by_month):
         ids = sorted(by_month[month])
         for i in range(0, len(ids), CHUNK):
-            chunk = AttendanceRecord.enrolment_id.in_(ids[i:i + CHUNK])
-            counted = _aggregate(month, chunk)
-            # Months left with no counted record lose their row, as rebuild() would leave them.
-            db.session.execute(sa.delete(AttendanceMonth).where(
-                AttendanceMonth.month == month, AttendanceMonth.enrolment_id.in_(ids[i:i + CHUNK]),
-                AttendanceMonth.enrolment_id.not_in(counted.with_only_columns(AttendanceRecord.enrolment_id))))
-            stmt = insert(AttendanceMonth).from_select(COLUMNS, counted)
-            db.session.execute(stmt.on_conflict_do_update(
-                index_elements=["enrolment_id", "month"], set_={c: stmt.excluded[c] for c in COLUMNS[2:]}))
+            chunk = ids[i:i + CHUNK]
+            stmt = insert(table).from_select(COLUMNS, _aggregate(month, AttendanceRecord.enrolment_id.in_(chunk)))
+            stmt = stmt.on_conflict_do_update(index_elements=["enrolment_id", "month"],
+                                              set_={c: stmt.excluded[c] for c in COLUMNS[2:]})
+            counted = set(db.session.execute(stmt.returning(table.c.enrolment_id)).scalars())
+            gone = [eid for eid in chunk if eid not in counted]
+            if gone:  # left with no counted record: no row, as rebuild() would leave it
+                db.session.execute(sa.delete(AttendanceMonth).where(AttendanceMonth.month == month,
+                                                                    AttendanceMonth.enrolment_id.in_(gone)))
 
 
 def rebuild() -> int:
