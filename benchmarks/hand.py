@@ -245,21 +245,25 @@ def transition(p) -> list[tuple]:
 def out_of_school(p) -> list[tuple]:
     day = p.as_of
     rows = _run(f"""
-        SELECT c.sex, {uasc('c', ':day')} AS uasc,
-               SUM(CASE WHEN EXISTS (SELECT 1 FROM enrolment e WHERE e.child_id = c.id AND e.start_date <= :day
-                                     AND (e.end_date IS NULL OR e.end_date >= :day)) THEN 0 ELSE 1 END),
-               COUNT(*)
-        FROM child c
-        WHERE c.birth_date > :born_after AND c.birth_date <= :born_by  -- aged 7 to 17 on the day
-          AND EXISTS (SELECT 1 FROM centre_stay s WHERE s.child_id = c.id AND s.start_date <= :settled
-                      AND (s.end_date IS NULL OR s.end_date >= :day))
-          -- not when the last known state is "left Serbia" (issue 11, section 4): an exit moved onward or
-          -- returned to origin before the day, with no enrolment or centre stay starting after it
-          AND NOT EXISTS (SELECT 1 FROM enrolment g WHERE g.child_id = c.id AND g.end_date < :day
+        WITH k AS MATERIALIZED (  -- aged 7 to 17 on the day (a birth_date range), settled in a centre
+          SELECT c.id, c.sex,
+                 CASE WHEN EXISTS (SELECT 1 FROM enrolment e WHERE e.child_id = c.id AND e.start_date <= :day
+                                   AND (e.end_date IS NULL OR e.end_date >= :day)) THEN 1 ELSE 0 END AS enrolled
+          FROM child c
+          WHERE c.birth_date > :born_after AND c.birth_date <= :born_by
+            AND EXISTS (SELECT 1 FROM centre_stay s WHERE s.child_id = c.id AND s.start_date <= :settled
+                        AND (s.end_date IS NULL OR s.end_date >= :day))
+        )
+        SELECT k.sex, {uasc('k', ':day')} AS uasc, SUM(1 - k.enrolled), COUNT(*)
+        FROM k
+        -- unless still enrolled, not when the last known state is "left Serbia": an exit moved onward or
+        -- returned to origin on or before the day, with no enrolment or centre stay starting after it
+        WHERE k.enrolled = 1
+           OR NOT EXISTS (SELECT 1 FROM enrolment g WHERE g.child_id = k.id AND g.end_date <= :day
                           AND g.exit_reason IN ('moved_onward', 'returned_to_origin')
-                          AND NOT EXISTS (SELECT 1 FROM enrolment n WHERE n.child_id = c.id
+                          AND NOT EXISTS (SELECT 1 FROM enrolment n WHERE n.child_id = k.id
                                           AND n.start_date > g.end_date AND n.start_date <= :day)
-                          AND NOT EXISTS (SELECT 1 FROM centre_stay n WHERE n.child_id = c.id
+                          AND NOT EXISTS (SELECT 1 FROM centre_stay n WHERE n.child_id = k.id
                                           AND n.start_date > g.end_date AND n.start_date <= :day))
         GROUP BY 1, 2""", day=day, born_after=_years_before(day, 18), born_by=_years_before(day, 7),
                 settled=day - dt.timedelta(days=30))
