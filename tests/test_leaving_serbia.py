@@ -225,3 +225,18 @@ def test_an_old_leaving_exit_does_not_end_the_stay_of_a_child_who_came_back(runn
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).where(
         Enrolment.child_id == world.child_a.id, Enrolment.end_date.is_(None))) == 1
     assert out_of_school() == (0, 2)
+
+
+def test_the_reasons_on_the_exit_form_are_in_the_officers_language(client, auth, world):
+    """The reasons (and the box's hint naming them) are translated per request, not once at start-up."""
+    from tests.test_translations import _compile_if_needed
+    from tracker.extensions import babel
+
+    _compile_if_needed()
+    babel.domain_instance.cache.clear()
+    auth.login(world.liaison_a)
+    page = client.get("/children/C-AAAAAA/exit", headers={"Accept-Language": "sr-Latn"}).text
+    assert "Nastavak puta (napuštanje Srbije)" in page and "Povratak u zemlju porekla" in page
+    assert "Moved onward (left Serbia)" not in page
+    page = client.get("/children/C-AAAAAA/exit", headers={"Accept-Language": "en"}).text
+    assert "Moved onward (left Serbia)" in page

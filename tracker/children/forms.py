@@ -122,6 +122,12 @@ class ExitForm(FlaskForm):
     end_stay = BooleanField(_l("The child left Serbia: end the centre stay on this date"), default=True)
     note = TextAreaField(_l("Note"), filters=[Strip()], validators=[Optional(), Length(max=500)])
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # choices() gives labels in the language of the request it is called in: here, not at import.
+        self.reason.choices = options([("", _l("Choose…"))]) + [c for c in choices(ExitReason)
+                                                                if c.value != "transferred"]
+
     def leaving_labels(self) -> list[str]:
         """The labels of the reasons for which ``end_stay`` counts, as the select shows them."""
         from tracker.indicators.compute import LEAVING_SERBIA
