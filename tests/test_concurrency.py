@@ -25,7 +25,7 @@ from tracker.attendance import summary
 from tracker.extensions import db
 from tracker.models import AttendanceChange, AttendanceMonth, AttendanceRecord, Child, Enrolment, User
 from tracker.schools.calendar import school_days
-from tracker.types import Role
+from tracker.types import AttendanceStatus, Role
 
 CLIENTS = 8
 ROUNDS = 8
@@ -215,8 +215,9 @@ def test_concurrent_register_saves_all_succeed_and_agree(served, app, world):
         problems.append("no correction was recorded: the clients did not overlap")
     wrong = history_errors()
     if wrong:
+        rid, chain, last = wrong[0]
         problems.append(f"{len(wrong)} of {len(keys)} records have a history that does not replay "
-                        f"(record {wrong[0][0]}: {[(o.value, n.value) for o, n in wrong[0][1]]} then {wrong[0][2].value})")
+                        f"(record {rid}: {[(o.value, n.value) for o, n in chain]} then {last.value})")
     incremental = stored_summary()
     if incremental != raw_summary():
         problems.append(f"summary differs from the raw records: {sorted(incremental ^ raw_summary())}")
@@ -307,3 +308,29 @@ def test_an_imported_row_saved_meanwhile_becomes_a_correction(app, world):
     changes = db.session.execute(sa.select(AttendanceChange.old_status, AttendanceChange.new_status)).all()
     assert [(o.value, n.value) for o, n in changes] == [("late", "absent_excused")]
     assert db.session.execute(sa.select(AttendanceMonth.recorded, AttendanceMonth.absent_excused)).one() == (1, 1)
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_real_error_inside_the_savepoint_leaves_the_transaction_usable(app, world, monkeypatch):
+    """PostgreSQL refuses every statement after an error until the rollback to the savepoint: the
+    retry must start from there (a unique violation raised by the database itself, once)."""
+    from tracker.attendance import operations
+
+    day, e = _school_day(world), world.child_a.open_enrolment
+    real, calls = operations._upsert, []
+
+    def once_refused(rows, user):
+        counts = real(rows, user)
+        calls.append(counts)
+        if len(calls) == 1:
+            db.session.execute(sa.insert(AttendanceRecord.__table__).values(
+                enrolment_id=e.id, date=day, status="present", reason="", note="", recorded_at=dt.datetime(2026, 1, 1)))
+        return counts
+
+    monkeypatch.setattr(operations, "_upsert", once_refused)
+    monkeypatch.setattr(operations, "_sleep", lambda s: None)
+    operations.save_register(world.class_a, day, {e.id: {"status": "late"}}, user=world.teacher_a)
+    db.session.commit()
+    assert len(calls) == 2
+    assert db.session.execute(sa.select(AttendanceRecord.status)).scalars().all() == [AttendanceStatus.late]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AttendanceChange)) == 0

@@ -29,7 +29,7 @@ REASONS = ("illness", "appointment", "asylum_procedure", "moved_centre", "no_tra
 
 
 CHUNK = 500
-ATTEMPTS = 3  # a write that still meets a deadlock on its third try fails (500) rather than waiting on
+ATTEMPTS = 3  # a write still deadlocked on its third try fails rather than keep the request waiting
 RETRY_SQLSTATES = {"40001", "40P01", "23505"}  # serialization failure, deadlock, unique violation
 _sleep = time.sleep  # tests replace it: no real waiting
 
@@ -58,6 +58,8 @@ def _under_lock(enrolment_ids, write):
     commit. After that the database has one writer, so no retry is ever needed there.
     """
     ids = sorted(set(enrolment_ids))
+    if not ids:
+        return write()
     for attempt in range(1, ATTEMPTS + 1):
         if not bulk.is_postgresql():
             summary.lock_enrolments(ids)
@@ -170,10 +172,9 @@ def save_records(new: list[dict], corrections: list[dict], *, user=None, progres
 
     # One lock for the whole batch, in enrolment order, before anything is read or written.
     _under_lock((r["enrolment_id"] for r in (*new, *corrections)), write)
-    if new or corrections:
-        audit.record("attendance_imported", user=user, object_type="attendance_record",
-                     object_id=str(len(new) + len(corrections)))
-        _queue_saved([(r["enrolment_id"], r["date"]) for r in (*new, *corrections)], user)
+    audit.record("attendance_imported", user=user, object_type="attendance_record",
+                 object_id=str(len(new) + len(corrections)))
+    _queue_saved([_key(r) for r in (*new, *corrections)], user)
 
 
 def _still_new(rows: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -192,8 +193,9 @@ def _still_new(rows: list[dict]) -> tuple[list[dict], list[dict]]:
         part = eids[i:i + CHUNK]
         first = min(min(by_enrolment[e]) for e in part)
         last = max(max(by_enrolment[e]) for e in part)
-        saved.update(db.session.execute(sa.select(AttendanceRecord.enrolment_id, AttendanceRecord.date).where(
-            AttendanceRecord.enrolment_id.in_(part), AttendanceRecord.date.between(first, last))).all())
+        saved.update(tuple(k) for k in db.session.execute(
+            sa.select(AttendanceRecord.enrolment_id, AttendanceRecord.date)
+            .where(AttendanceRecord.enrolment_id.in_(part), AttendanceRecord.date.between(first, last))))
     if not saved:
         return rows, []
     return [r for r in rows if _key(r) not in saved], [r for r in rows if _key(r) in saved]
