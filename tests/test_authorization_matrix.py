@@ -296,6 +296,8 @@ def test_saving_a_form_for_a_child_who_moved_after_the_round_is_refused_clearly(
         pytest.skip("the school year has only just begun")
     url = f"/assessments/{moved.id}/mood_check/{world.child_a.code}"
     sign_in(client, world.teacher_a)
+    due = client.get(f"/assessments/?round={moved.id}&class={world.class_a.id}")
+    assert due.status_code == 200 and world.child_a.given_name in due.text and url not in due.text  # no form offered
     page = client.get(url)
     assert page.status_code == 200 and "moved to another school" in page.text
     before = snapshot()

@@ -70,9 +70,11 @@ def due():
         done = {(a.child_id, a.type_slug): a for a in db.session.scalars(
             sa.select(Assessment).where(Assessment.round_id == chosen_round.id,
                                         Assessment.child_id.in_([e.child_id for e in enrolments])))}
+        today = dt.date.today()
         for e in enrolments:
+            moved = ops.moved_away(e.child, e, today)  # listed for the round, but no longer filled in here
             rows.append({"child": e.child, "cells": [
-                {"type": t, "assessment": done.get((e.child_id, t.slug)), "may_fill": t.may_fill(user, e)}
+                {"type": t, "assessment": done.get((e.child_id, t.slug)), "may_fill": not moved and t.may_fill(user, e)}
                 for t in types]})
     return render_template("assessments/due.html", rounds=rounds, chosen_round=chosen_round, classes=classes,
                            chosen_class=chosen_class, types=types, rows=rows,
