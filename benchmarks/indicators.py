@@ -25,19 +25,19 @@ database engine and version: on a shared machine, read the ranges before the rat
     .venv/bin/python benchmarks/indicators.py [--children 50000] [--schools 300] [--rounds 5]
         [--postgres | --database-url URL | --keep FILE] [--from D --to D --as-of D] [--flags]
 
-Figures (4 December 2026, a shared 2-CPU machine with a load average of 5 to 6 from other test
+Figures (4 December 2026, a shared 2-CPU machine with a load average of 5 to 9 from other test
 suites; docs/benchmarks.md has the method and the full output):
 
   build (data.py)            5,000 children   20,000          50,000 (5.8 M attendance rows)
-    SQLite                   4 s              20 s            44 s
-    PostgreSQL               7 s              22 s            53 s
+    SQLite                   4-7 s            18-31 s         44-80 s
+    PostgreSQL               7-10 s           22-32 s         53-70 s
     (the first build, with three times the attendance per child: 183 s, 1,443 s and 2,600 s,
     about 51 GB written at 50,000; here, 177 s and 3.8 GB written at 20,000 in the same hour
     in which this one built 100,000 children, 11.6 M rows, in 105 s)
   tracker / hand-written, ratio of the medians, every indicator at once:
-    SQLite                   2.16             1.55            1.71
-    PostgreSQL               2.41             1.83            1.66
-  retention alone 2 to 3.5 everywhere; attendance (3 indicators) 1.0 to 1.2 at 20,000 and more.
+    SQLite                   2.03             1.70            1.63
+    PostgreSQL               2.35             2.13            1.50
+  retention alone 1.9 to 4.6; attendance (3 indicators) 1.04 to 1.28 from 20,000 children.
 """
 from __future__ import annotations
 
