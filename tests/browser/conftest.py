@@ -72,6 +72,7 @@ def _seed(password_hash: str) -> Seed:
                                         sex="male", birth_date=born, country="AFG", first_language="prs",
                                         centre=centre, centre_since=today - dt.timedelta(days=200))
     enrol_ops.enrol(existing, school_a, Level.primary.value, 5, today - dt.timedelta(days=60))
+    db.session.commit()  # as the request that registers and enrols would
     return Seed(liaison.email, school_a.name, school_b.name, other.name, centre.name, existing.code,
                 existing.given_name, existing.family_name, born)
 

@@ -97,6 +97,7 @@ def _seed(live_server, password_hash) -> Setup:
                       baseline_label=f"Baseline {year.label}", midline_label=f"Midline {year.label}",
                       items={item.key: str(item.label) for item in ITEMS},
                       points={str(choice.label): choice.value for choice in CHOICES})
+        db.session.commit()  # as the requests that register, enrol and add the rounds would
         db.session.remove()
     assert list(setup.items) == list(BASELINE) == list(MIDLINE)
     return setup

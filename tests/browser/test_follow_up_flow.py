@@ -78,6 +78,7 @@ def _seed_flags(live_server) -> Flagged:
         upsert_records(rows)
         db.session.commit()
         flag_ops.refresh(as_of)
+        db.session.commit()  # as `tracker flags refresh` does
 
         def flag_of(child):
             flags = db.session.scalars(sa.select(Flag).where(Flag.child_id == child.id)).all()

@@ -76,6 +76,7 @@ def _seed_class(live_server, password_hash) -> Register:
             enrolment = enrol_ops.enrol(child, school, Level.primary.value, 4, start, school_class=cls)
             enrolments[f"{given} {family}"] = enrolment.id
         register = Register(cls.id, day, enrolments)
+        db.session.commit()  # as the requests that register and enrol would
         db.session.remove()
     return register
 

@@ -177,8 +177,10 @@ def validate(table, ctx: ImportContext) -> Plan:
         if get("legal_basis") and child.legal_basis.value != basis:
             fields["legal_basis"] = LegalBasis(basis)
         new_uasc = uasc if child.uasc_status_on(today).value != uasc else None
-        current = child.current_stay
-        moved = centre_id is not None and (current is None or current.centre_id != centre_id)
+        # The centre of the latest stay, open or ended: a file that still names the centre a child left
+        # (who moved on, say) does not bring them back; a return is recorded on the child's page.
+        latest = child.current_stay or max(child.centre_stays, key=lambda st: st.start_date, default=None)
+        moved = centre_id is not None and (latest is None or latest.centre_id != centre_id)
         new_centre = centre_id if moved else None
         open_guardian = next((g for g in child.guardians if g.end_date is None), None)
         new_guardian = guardian if guardian["name"] and (open_guardian is None or (

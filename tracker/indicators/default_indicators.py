@@ -1,7 +1,6 @@
 """Default plugin: the ``tracker indicators`` command."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -9,7 +8,7 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from tracker import hookimpl
+from tracker import csvsafe, hookimpl
 from tracker.clitools import check_period
 from tracker.clitools import iso_date as _date
 
@@ -41,7 +40,7 @@ def indicators_command(frm, to, as_of, by, fmt):
     fields = ["indicator", *dims, "numerator", "denominator", "value", "cohort", "retained", "moved_onward",
               "dropped_out"]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer = csvsafe.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     sys.stdout.write(out.getvalue())

@@ -48,11 +48,7 @@ def helpers():
 
 @bp.record_once
 def _field_label_filter(state):
-    # integrations/index.html writes ``allowed_fields|map(integration_field_label)``, and Jinja's map looks a filter
-    # up by what it is given: registered under the function itself (and its name), the list of a school's shared
-    # fields renders instead of answering 500. ``map('integration_field_label')`` in the template needs only the name.
-    state.app.jinja_env.filters[field_label] = field_label
-    state.app.jinja_env.filters["integration_field_label"] = field_label
+    state.app.jinja_env.filters["integration_field_label"] = field_label  # allowed_fields|map('integration_field_label')
 
 
 @bp.route("/")
