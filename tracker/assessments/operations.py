@@ -14,7 +14,7 @@ from tracker.enrolment.models import Enrolment
 from tracker import audit
 from tracker.errors import OperationError
 from tracker.extensions import db
-from tracker.plugins import fire
+from tracker.unit_of_work import queue
 
 
 class ConflictError(OperationError):
@@ -57,7 +57,7 @@ def context_of(enrolment: Enrolment | None) -> dict:
 
 def save(user, *, child, round_: AssessmentRound, atype: AssessmentType, answers: dict, submit: bool,
          expected_version: int | None, today: dt.date | None = None) -> Assessment:
-    """Save a form as a draft or submit it (or correct a submitted one). Commits.
+    """Save a form as a draft or submit it (or correct a submitted one); flushes, the caller commits.
 
     The form belongs to the enrolment the round covers (its grade scores it), and is filled in by that
     enrolment's teachers and liaison officers while the child is still at that school.
@@ -106,13 +106,13 @@ def save(user, *, child, round_: AssessmentRound, atype: AssessmentType, answers
     try:
         db.session.flush()
         audit.record("assessment_saved", existing, user=user)
-        db.session.commit()
+        db.session.flush()
     except StaleDataError:
         db.session.rollback()
         raise ConflictError(None, _("Someone else saved this form after you opened it. Nothing was overwritten: "
                                     "open it again to see their version.")) from None
     if submit:
-        fire("assessment_submitted", assessment=existing, user=user)
+        queue("assessment_submitted", assessment=existing, user=user)
     return existing
 
 
@@ -124,7 +124,7 @@ def set_enabled(slug: str, enabled: bool, user) -> None:
     setting.enabled, setting.changed_at, setting.changed_by_id = enabled, utcnow(), user.id
     audit.record("assessment_type_enabled" if enabled else "assessment_type_disabled", user=user,
                  object_type="assessment_type", object_id=slug)
-    db.session.commit()
+    db.session.flush()
 
 
 def add_round(year, kind: str, opens: dt.date, closes: dt.date) -> AssessmentRound:
@@ -138,7 +138,7 @@ def add_round(year, kind: str, opens: dt.date, closes: dt.date) -> AssessmentRou
         raise OperationError("kind", _("This school year already has that round."))
     round_ = AssessmentRound(year_id=year.id, kind=kind, opens=opens, closes=closes)
     db.session.add(round_)
-    db.session.commit()
+    db.session.flush()
     return round_
 
 
