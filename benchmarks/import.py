@@ -125,7 +125,8 @@ class Databases:
         return self.pg.url(f"copy{self.n}")
 
 
-def run_tracker(url: str, data: bytes, expected: int) -> tuple[float, PhaseTimer]:
+def run_tracker(url: str, data: bytes, expected: int, outcome: str = "created") -> tuple[float, PhaseTimer]:
+    """``tracker import attendance`` on the database at ``url``: the import and its one commit, timed."""
     from tracker.imports.importer import run_import
 
     app = app_for(url)
@@ -135,23 +136,7 @@ def run_tracker(url: str, data: bytes, expected: int) -> tuple[float, PhaseTimer
         result = run_import("attendance", data, today=dt.date(2026, 6, 20), progressbar=phases)
         unit_of_work.commit()
         elapsed = time.perf_counter() - t
-        assert result.saved and result.counts["created"] == expected, (result.errors[:5], result.counts)
-        db.session.remove()
-        db.engine.dispose()
-    return elapsed, phases
-
-
-def run_again(url: str, data: bytes, expected: int) -> tuple[float, PhaseTimer]:
-    from tracker.imports.importer import run_import
-
-    app = app_for(url)
-    with app.app_context():
-        phases = PhaseTimer()
-        t = time.perf_counter()
-        again = run_import("attendance", data, today=dt.date(2026, 6, 20), progressbar=phases)
-        unit_of_work.commit()
-        elapsed = time.perf_counter() - t
-        assert again.saved and again.counts["unchanged"] == expected, again.counts
+        assert result.saved and result.counts[outcome] == expected, (result.errors[:5], result.counts)
         db.session.remove()
         db.engine.dispose()
     return elapsed, phases
@@ -239,7 +224,7 @@ def main() -> None:
                 if not same:
                     sys.exit("the import and the plain insert stored different records")
             last = a_url
-        again, again_phases = run_again(last, data, len(resolved))
+        again, again_phases = run_tracker(last, data, len(resolved), "unchanged")
         n = len(resolved)
         plain_name = "plain COPY" if pg else "plain executemany"
         print(f"  tracker import attendance:  {spread(tracker_s)}  {n / statistics.median(tracker_s):>9,.0f} rows/s")

@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL server for the tests, from Debian's postgresql binaries.
+"""A throwaway PostgreSQL server for the tests and the benchmarks, from Debian's postgresql binaries.
 
 initdb into a temporary directory owned by the postgres user, listen on loopback only on a
 free port, fsync off. As root, pg_ctl refuses to run, so both run through ``runuser``.
+``settings`` add or override server settings (benchmarks/pgserver.py gives its own).
 """
 from __future__ import annotations
 
@@ -38,12 +39,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
+
+
 class PostgresServer:
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None, directory: str | None = None) -> None:
         self.port = _free_port()
-        self.tmp = tempfile.mkdtemp(prefix="tracker-pg-")
+        self.tmp = tempfile.mkdtemp(prefix="tracker-pg-", dir=directory)
         self.datadir = os.path.join(self.tmp, "data")
         self.user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
+        self.settings = {**TEST_SETTINGS, **(settings or {})}
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
         cmd = list(args)
@@ -52,12 +57,15 @@ class PostgresServer:
         return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=self.tmp)
 
     def start(self) -> "PostgresServer":
+        reason = missing_reason()
+        if reason:
+            raise RuntimeError(reason)
         if os.geteuid() == 0:
             shutil.chown(self.tmp, "postgres")
         self._run(find_bin("initdb"), "-D", self.datadir, "-U", self.user, "-A", "trust", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-sync")
-        opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c fsync=off -c synchronous_commit=off " \
-               f"-c full_page_writes=off -c unix_socket_directories={self.tmp} -c max_connections=200"
+        opts = " ".join([f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.tmp}",
+                         *(f"-c {k}={v}" for k, v in self.settings.items())])
         self._run(find_bin("pg_ctl"), "-D", self.datadir, "-o", opts, "-l", os.path.join(self.tmp, "log"), "-w",
                   "start")
         return self
@@ -72,6 +80,10 @@ class PostgresServer:
                              autocommit=True) as conn:
             conn.execute(sql)
 
+    def create_database(self, name: str) -> str:
+        self.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
     def stop(self) -> None:
         try:
             self._run(find_bin("pg_ctl"), "-D", self.datadir, "-m", "immediate", "-w", "stop")
@@ -83,3 +95,9 @@ class PostgresServer:
                 break
             except OSError:
                 time.sleep(0.1)
+
+    def __enter__(self) -> "PostgresServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

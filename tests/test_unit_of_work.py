@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import count
+from tests.summaries import rebuilt, stored_summary
 from tracker import hookimpl, unit_of_work
-from tracker.attendance import summary
-from tracker.attendance.models import AttendanceMonth, AttendanceRecord
+from tracker.attendance.models import AttendanceRecord
 from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
@@ -78,20 +78,8 @@ def write(tmp_path, kind: str, text: str) -> str:
     return str(path)
 
 
-def stored_summary() -> set[tuple]:
-    return {tuple(r) for r in db.session.execute(sa.select(
-        AttendanceMonth.enrolment_id, AttendanceMonth.month, AttendanceMonth.recorded, AttendanceMonth.present,
-        AttendanceMonth.late, AttendanceMonth.absent_excused, AttendanceMonth.absent_unexcused,
-        AttendanceMonth.last_date))}
-
-
 def rebuilt_summary() -> set[tuple]:
-    """What a full rebuild from the raw records gives, without keeping it."""
-    savepoint = db.session.begin_nested()
-    summary.rebuild()
-    rebuilt = stored_summary()
-    savepoint.rollback()
-    return rebuilt
+    return rebuilt(stored_summary)
 
 
 # Event hooks after the commit ------------------------------------------------------------------------------------
