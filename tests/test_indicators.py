@@ -814,10 +814,10 @@ def test_cli_csv_and_defaults(pop, runner):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--from", "2024-03-01", "--to", "2024-02-01"], "--to is before --from"),
+    (["--from", "2024-03-01", "--to", "2024-02-01"], "The end of the period (--to) is before its start (--from)."),
     (["--from", "2024-02-01", "--to", "2024-03-01", "--by", "sex,shoe_size"], "unknown dimension 'shoe_size'"),
     (["--from", "2024-02-01", "--to", "2024-03-01", "--by", "sex,sex"], "repeated"),
-    (["--from", "1.2.2024", "--to", "2024-03-01"], "is not a date"),
+    (["--from", "1.2.2024", "--to", "2024-03-01"], "--from must be a date like 2026-06-30."),
 ])
 def test_cli_refuses_bad_input(pop, runner, args, message):
     result = runner.invoke(args=["indicators", *args])
