@@ -341,9 +341,14 @@ def reference_stocks_and_flows(frm, to, as_of, by, scope) -> dict:
     for child in db.session.scalars(sa.select(Child)):
         settled = any(s.start_date <= as_of - dt.timedelta(days=30) and (s.end_date is None or s.end_date >= as_of)
                       and (places is None or s.centre.municipality in places) for s in child.centre_stays)
-        if 7 <= child.age_on(as_of) <= 17 and settled:
+        mine = of_child[child.id]
+        enrolled = any(covers(e, as_of) for e in mine)
+        left = any(x.exit_reason in (ExitReason.moved_onward, ExitReason.returned_to_origin) and x.end_date <= as_of
+                   and not any(x.end_date < y.start_date <= as_of for y in mine)
+                   and not any(x.end_date < s.start_date <= as_of for s in child.centre_stays) for x in mine)
+        if 7 <= child.age_on(as_of) <= 17 and settled and (enrolled or not left):
             agg = rates["out_of_school"][dims_of(None, as_of, by, child)]
-            agg[0] += not any(covers(e, as_of) for e in of_child[child.id])
+            agg[0] += not enrolled
             agg[1] += 1
     for name, groups in rates.items():
         out[name] = {k: (v[0], v[1] - v[2]) for k, v in groups.items()}
