@@ -76,6 +76,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = lambda d, fmt="short": _datetime(d, fmt, str(get_locale()),
                                                                          str(get_timezone())) if d else ""
     app.jinja_env.globals["label"] = labels.label
+    # BCP 47 for <html lang>: "sr-Latn", "sr-Cyrl", "en" (screen readers and WeasyPrint's PDF language read it).
+    app.jinja_env.globals["html_lang"] = lambda: str(get_locale() or "en").replace("_", "-")
     app.jinja_env.globals["country_name"] = labels.country_name
     app.jinja_env.globals["language_name"] = labels.language_name
 
