@@ -48,6 +48,7 @@ KEEP = frozenset({
     "UASC", "CSV", "PDF", "ID", "ISO", "UTF", "URL", "HTML", "XLSX", "JSON", "SMS", "QR",
     "YYYY", "MM", "DD",                                     # the date format of the imports
     "Windows", "Excel", "OneRoster", "UTC",                 # names of software, formats and standards
+    "x",                                                    # the mark of a withheld cell, as the tables print it
 })
 
 # Serbian Latin to Serbian Cyrillic.  The digraphs come first; each is one Cyrillic letter.
