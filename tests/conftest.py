@@ -29,6 +29,8 @@ def base_config(url: str, **extra) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A loaded CI machine can hold a writer longer than production's 5 s; a wait is not a failure.
+        "SQLITE_BUSY_TIMEOUT_MS": 60_000,
         **extra,
     }
 

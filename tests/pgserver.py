@@ -67,7 +67,7 @@ class PostgresServer:
         opts = " ".join([f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.tmp}",
                          *(f"-c {k}={v}" for k, v in self.settings.items())])
         self._run(find_bin("pg_ctl"), "-D", self.datadir, "-o", opts, "-l", os.path.join(self.tmp, "log"), "-w",
-                  "start")
+                  "-t", "300", "start")
         return self
 
     def url(self, dbname: str = "postgres") -> str:
