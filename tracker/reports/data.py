@@ -264,6 +264,62 @@ def min_cell() -> int:
     return int(current_app.config["SUPPRESSION_K"])
 
 
+# --- one door: a cell as an output may show it --------------------------------------------------------
+
+def marker(status: str | None, k: int | None) -> str:
+    """What a withheld cell shows instead of its figures: "<k" (small), "x" (secondary); "" when published."""
+    if status == SMALL:
+        return f"<{k}"
+    if status:
+        return "x"
+    return ""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell as every output shows it: published (its figures) or withheld (the marker, and no figure at all).
+
+    Templates, charts and files read figures through ``number``, so the count, rate or days of a withheld cell
+    cannot reach them even if a row still carried one.
+    """
+
+    marker: str
+    small: bool
+    _row: dict | None
+
+    @property
+    def withheld(self) -> bool:
+        return bool(self.marker)
+
+    @property
+    def missing(self) -> bool:
+        return self._row is None
+
+    def number(self, key: str = "value"):
+        if self.withheld or self._row is None:
+            return None
+        return self._row.get(key)
+
+
+def cell(row: dict | None, k: int | None) -> Cell:
+    """The one function outputs use to format a cell: a published row keeps its figures, a withheld one
+    (``suppressed`` small or secondary) keeps only its marker."""
+    status = (row or {}).get("suppressed")
+    return Cell(marker=marker(status, k) if status else "", small=status == SMALL, _row=row)
+
+
+def shareable(row: dict, k: int | None) -> dict:
+    """A tidy row as the files and the API give it: a withheld row's figures are all None."""
+    if not row.get("suppressed"):
+        return row
+    return {key: (None if key in NUMBER_KEYS else value) for key, value in row.items()}
+
+
+def small_numbers_note(k: int) -> str:
+    return _("Groups of fewer than %(k)d children are shown as \"<%(k)d\"; cells marked \"x\" are withheld so "
+             "that they cannot be worked out from the totals.", k=k)
+
+
 # --- the API's tidy rows -------------------------------------------------------------------------------
 
 def indicator_rows(user: User, *, frm: dt.date, to: dt.date, as_of: dt.date | None = None,
@@ -277,8 +333,9 @@ def indicator_rows(user: User, *, frm: dt.date, to: dt.date, as_of: dt.date | No
     params = indicators.Params(frm=frm, to=to, as_of=as_of, by=dims, school_ids=where.school_ids)
     key = canonical(dims)
     rows = tables_for(params, [key], k)[key]
+    # No "note" key: the API's document (tracker/api/openapi.json) allows none; min_cell and suppressed say it.
     return {"from": frm.isoformat(), "to": to.isoformat(), "as_of": as_of.isoformat(), "by": dims,
-            "min_cell": k, "suppressed": k is not None, "rows": rows}
+            "min_cell": k, "suppressed": k is not None, "rows": [shareable(r, k) for r in rows]}
 
 
 # --- the report ----------------------------------------------------------------------------------------
@@ -352,6 +409,10 @@ class Report:
             if row["indicator"] == indicator and all(row.get(d) == v for d, v in dims.items()):
                 return row
         return None
+
+    def cell(self, row: dict | None) -> Cell:
+        """The row as the outputs show it (see ``cell``)."""
+        return cell(row, self.k)
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._cache:

@@ -107,10 +107,11 @@ def uasc_girls_context(report: Report) -> dict:
     for level in LEVELS:
         name = f"retention_{level}_180d"
         series = [(_("Girls") if sex == "female" else _("Boys"),
-                   [_value(report.row(name, level=level, sex=sex, uasc=s)) for s in UASC]) for sex in SEXES]
+                   [_value(report, report.row(name, level=level, sex=sex, uasc=s)) for s in UASC]) for sex in SEXES]
         charts.append(bar_chart(_("Retention at 180 days, %(level)s school, by sex and UASC status",
                                   level=label(level).lower()),
-                                [label(s) for s in UASC], series, percent=True, empty_text=_("No data")))
+                                [label(s) for s in UASC], series, percent=True, empty_text=_("No data"),
+                                withheld_text=_("withheld")))
     # The charts' numbers as a table: one line per level and sex, one column per UASC status.
     chart_table = [{"label": f"{label(level)} · {_('Girls') if sex == 'female' else _('Boys')}",
                     "cells": [report.row(f"retention_{level}_180d", level=level, sex=sex, uasc=s) for s in UASC]}
@@ -147,8 +148,8 @@ def exits_context(report: Report) -> dict:
     from tracker.reports.charts import hbar_chart
 
     items = [{"reason": r, "label": label(r), "row": report.row(f"exits_{r}")} for r in EXIT_ORDER]
-    chart = hbar_chart(_("Exits by reason"), [(i["label"], _value(i["row"], count=True)) for i in items],
-                       percent=False, empty_text=_("No exits in this period"))
+    chart = hbar_chart(_("Exits by reason"), [(i["label"], _value(report, i["row"], count=True)) for i in items],
+                       percent=False, empty_text=_("No exits in this period"), withheld_text=_("withheld"))
     return {"items": items, "chart": chart,
             "moved": items[0], "dropped": items[1], "others": items[2:]}
 
@@ -189,7 +190,8 @@ def months_context(report: Report) -> dict:
 
     months = months_of(report)
     chart = month_chart(_("Attendance rate by month"), [m["month"] for m in months],
-                        [_value(m) for m in months], percent=True, empty_text=_("No registers in this period"))
+                        [_value(report, m) for m in months], percent=True,
+                        empty_text=_("No registers in this period"), withheld_text=_("withheld"))
     return {"months": months, "chart": chart}
 
 
@@ -229,10 +231,9 @@ def definitions_context(report: Report) -> dict:
     ]}
 
 
-def _value(row: dict | None, count: bool = False):
-    if row is None or row.get("suppressed"):
-        return None
-    return row.get("numerator") if count else row.get("value")
+def _value(report: Report, row: dict | None, count: bool = False):
+    """A chart's value for a cell: None (no bar, the withheld mark) unless the cell is published."""
+    return report.cell(row).number("numerator" if count else "value")
 
 
 @hookimpl
