@@ -67,7 +67,9 @@ def options(pairs) -> list[SelectChoice]:
 
 
 def choices(enum_cls) -> list[SelectChoice]:
-    return [SelectChoice(m.value, label(m)) for m in enum_cls]
+    """An enum's members as select options; the labels stay lazy, so a form built when the module is
+    imported still shows them in the language of each request."""
+    return [SelectChoice(m.value, LABELS.get(m.value, m.value)) for m in enum_cls]
 
 
 def country_name(code: str) -> str:

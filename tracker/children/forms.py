@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError, DataRequired, InputRequired, Length, NumberRange, Optional
 
-from tracker.labels import choices, options
+from tracker.labels import choices, country_name, language_name, options
 from tracker.types import ExitReason, LegalBasis, Level, Sex, UascStatus
 
 # Most children come from these; the rest of the list follows in alphabetical order.
@@ -17,17 +17,19 @@ COMMON_LANGUAGES = ["prs", "pus", "ara", "fas", "urd", "kmr", "ckb", "ben", "tir
 
 
 def country_choices():
-    common = [(c, pycountry.countries.get(alpha_3=c).name) for c in COMMON_COUNTRIES]
-    rest = sorted(((c.alpha_3, c.name) for c in pycountry.countries if c.alpha_3 not in COMMON_COUNTRIES),
-                  key=lambda cn: cn[1])
+    """Countries named in the user's language (as the child's page shows them), the common ones first."""
+    common = [(c, country_name(c)) for c in COMMON_COUNTRIES]
+    rest = sorted(((c.alpha_3, country_name(c.alpha_3)) for c in pycountry.countries
+                   if c.alpha_3 not in COMMON_COUNTRIES), key=lambda cn: cn[1].casefold())
     return options([("", _l("Choose…"))] + common + rest)
 
 
 def language_choices():
-    common = [(c, pycountry.languages.get(alpha_3=c).name) for c in COMMON_LANGUAGES]
-    rest = sorted(((lang.alpha_3, lang.name) for lang in pycountry.languages
+    """Living languages named in the user's language where it has a name for them, the common ones first."""
+    common = [(c, language_name(c)) for c in COMMON_LANGUAGES]
+    rest = sorted(((lang.alpha_3, language_name(lang.alpha_3)) for lang in pycountry.languages
                    if getattr(lang, "type", "") == "L" and getattr(lang, "scope", "") in ("I", "M")
-                   and lang.alpha_3 not in COMMON_LANGUAGES), key=lambda cn: cn[1])
+                   and lang.alpha_3 not in COMMON_LANGUAGES), key=lambda cn: cn[1].casefold())
     return options([("", _l("Choose…"))] + common + rest)
 
 
