@@ -227,3 +227,15 @@ def test_enrolments_imported_are_told_once_committed(runner, world, tmp_path):
     assert result.exit_code == 0, result.output
     assert SEEN == [("enrolment_changed", "exited", 1)]
     assert db.session.get(Enrolment, e.id).end_date == day
+
+
+def test_a_savepoint_rolled_back_keeps_what_the_transaction_queued(app, world):
+    """A retried SAVEPOINT (a register save after a deadlock) does not drop the request's other events."""
+    from tracker.enrolment import operations as ops
+
+    ops.exit_enrolment(world.child_a, world.year.first_day + dt.timedelta(days=3), "dropped_out")
+    unit_of_work.keep()
+    db.session.begin_nested().rollback()
+    assert [hook for hook, _kw in unit_of_work.pending()] == ["enrolment_changed"]
+    unit_of_work.commit()
+    assert SEEN == [("enrolment_changed", "exited", 1)]

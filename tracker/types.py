@@ -50,6 +50,9 @@ class ExitReason(str, enum.Enum):
     other = "other"
 
 
+# The exits that mean the child left Serbia: not dropping out (indicators, flags, the exit form).
+LEAVING_SERBIA = (ExitReason.moved_onward, ExitReason.returned_to_origin)
+
 class AttendanceStatus(str, enum.Enum):
     present = "present"
     late = "late"

@@ -65,14 +65,13 @@ def commit() -> None:
     db.session.info.pop(_PENDING, None)
 
 
-def rollback() -> None:
-    db.session.rollback()
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_events(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_KEEP, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_events(session: Session, previous_transaction) -> None:
+    # Only when the whole transaction rolls back: a SAVEPOINT rolled back and retried (a register
+    # save after a deadlock) leaves what the rest of the transaction queued, and its keep().
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_KEEP, None)
 
 
 @event.listens_for(Session, "after_commit")

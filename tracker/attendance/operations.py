@@ -230,9 +230,9 @@ def _queue_saved(keys: list[tuple[int, dt.date]], user) -> None:
 
 
 def _insert(rows: list[dict], constant: dict, progress) -> None:
-    """INSERT new records with the driver's executemany, in the open transaction.
+    """INSERT new records in the open transaction: COPY on PostgreSQL, the driver's executemany on SQLite.
 
-    Each distinct value goes through its column type's conversion once (a file has a few
+    On SQLite each distinct value goes through its column type's conversion once (a file has a few
     hundred dates and four statuses), not once per row: with 100,000 rows, per-row parameter
     processing would cost as much as the database's own work.
     """

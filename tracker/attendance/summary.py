@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tracker import bulk
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
@@ -77,7 +78,7 @@ def lock_enrolments(enrolment_ids: Iterable[int]) -> None:
     ids = sorted(set(enrolment_ids))
     if not ids:
         return
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not bulk.is_postgresql():
         table = Enrolment.__table__
         db.session.execute(sa.update(table).where(sa.false()).values(id=table.c.id))
         return
@@ -97,7 +98,7 @@ def refresh(pairs: Iterable[tuple[int, dt.date]]) -> None:
     if not by_month:
         return
     lock_enrolments(eid for eids in by_month.values() for eid in eids)
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if bulk.is_postgresql() else sqlite.insert
     table = AttendanceMonth.__table__
     for month in sorted(by_month):
         ids = sorted(by_month[month])
@@ -115,7 +116,7 @@ def refresh(pairs: Iterable[tuple[int, dt.date]]) -> None:
 
 def rebuild() -> int:
     """Recompute the whole summary from the raw records. No commit. Returns the number of summary rows."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if bulk.is_postgresql():
         # Register saves wait until the rebuild commits (SHARE lets readers through, not writers).
         db.session.execute(sa.text("LOCK TABLE attendance_record, attendance_month IN SHARE MODE"))
     db.session.execute(sa.delete(AttendanceMonth))

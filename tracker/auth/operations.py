@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from flask import current_app
 
-from tracker import audit, unit_of_work
+from tracker import audit, bulk, unit_of_work
 from tracker.auth.models import LoginAttempt, LoginThrottle, User
 from tracker.auth.passwords import password_problem
 from tracker.children.models import utcnow
@@ -36,7 +36,7 @@ def _count_attempt(email: str) -> int:
     """
     now = utcnow()
     since = now - current_app.config["LOGIN_FAILURE_WINDOW"]
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if bulk.is_postgresql() else sqlite.insert
     table = LoginThrottle.__table__
     stmt = insert(table).values(email=email, failures=1, window_start=now)
     expired = table.c.window_start < since

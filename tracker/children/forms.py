@@ -8,7 +8,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectFi
 from wtforms.validators import ValidationError, DataRequired, InputRequired, Length, NumberRange, Optional
 
 from tracker.labels import choices, country_name, language_name, options
-from tracker.types import ExitReason, LegalBasis, Level, Sex, UascStatus
+from tracker.types import LEAVING_SERBIA, ExitReason, LegalBasis, Level, Sex, UascStatus
 
 # Most children come from these; the rest of the list follows in alphabetical order.
 COMMON_COUNTRIES = ["AFG", "SYR", "IRQ", "PAK", "IRN", "BGD", "MAR", "TUR", "PSE", "SOM", "ERI", "IND", "LBY", "TUN", "UKR"]
@@ -132,7 +132,6 @@ class ExitForm(FlaskForm):
 
     def leaving_labels(self) -> list[str]:
         """The labels of the reasons for which ``end_stay`` counts, as the select shows them."""
-        from tracker.indicators.compute import LEAVING_SERBIA
 
         values = {r.value for r in LEAVING_SERBIA}
         return [str(c.label) for c in self.reason.choices if c.value in values]

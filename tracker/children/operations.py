@@ -36,24 +36,24 @@ def valid_language(code: str) -> bool:
     return bool(code) and pycountry.languages.get(alpha_3=code.lower()) is not None
 
 
-def registration_problems(*, given_name: str, family_name: str, sex: str, birth_date: dt.date | None, country: str,
-                          first_language: str, uasc_status: str, arrival_date: dt.date | None, guardian_name: str,
-                          legal_basis: str, today: dt.date, has_guardian: bool = False) -> list[tuple[str | None, str]]:
+def registration_problems(*, given_name: str | None, family_name: str | None, sex: str | None,
+                          birth_date: dt.date | None, country: str, first_language: str, uasc_status: str | None,
+                          arrival_date: dt.date | None, guardian_name: str, legal_basis: str | None, today: dt.date,
+                          has_guardian: bool = False) -> list[tuple[str | None, str]]:
     """What stops a child's registration, as (field, message) pairs, in the order the form shows them.
 
-    The rules of the registration form, the children import and the integrations alike.
+    The rules of the registration form, the children import and the integrations alike. A value
+    given as None did not parse (the caller reported it) and is not checked again.
     ``has_guardian``: a stored child already has an open guardian (a correction).
     """
     problems: list[tuple[str | None, str]] = []
-    if not given_name.strip():
+    if given_name is not None and not given_name.strip():
         problems.append(("given_name", _("Enter the given name in Latin script.")))
-    if not family_name.strip():
+    if family_name is not None and not family_name.strip():
         problems.append(("family_name", _("Enter the family name in Latin script.")))
     for field, enum, value in (("sex", Sex, sex), ("uasc_status", UascStatus, uasc_status),
                                ("legal_basis", LegalBasis, legal_basis)):
-        try:
-            enum(value)
-        except ValueError:
+        if value is not None and value not in {m.value for m in enum}:
             problems.append((field, _("“%(value)s” is not one of %(values)s.", value=value,
                                       values=", ".join(m.value for m in enum))))
     if birth_date is not None:
@@ -67,11 +67,18 @@ def registration_problems(*, given_name: str, family_name: str, sex: str, birth_
         problems.append(("first_language", _("Choose a language (ISO 639-3 three-letter code).")))
     if arrival_date and birth_date and (arrival_date > today or arrival_date < birth_date):
         problems.append(("arrival_date", _("The arrival date must be between the birth date and today.")))
-    if uasc_status in {s.value for s in UascStatus} and UascStatus(uasc_status) != UascStatus.accompanied \
-            and not guardian_name.strip() and not has_guardian:
-        problems.append(("guardian_name", _("An unaccompanied or separated child needs the name of the legal "
-                                            "guardian.")))
+    problem = guardian_problem(uasc_status, guardian_name, has_guardian)
+    if problem:
+        problems.append(problem)
     return problems
+
+
+def guardian_problem(uasc_status: str | None, guardian_name: str, has_guardian: bool) -> tuple[str, str] | None:
+    """An unaccompanied or separated child needs a legal guardian: named now, or already on record."""
+    if uasc_status in (UascStatus.separated.value, UascStatus.unaccompanied.value) \
+            and not guardian_name.strip() and not has_guardian:
+        return "guardian_name", _("An unaccompanied or separated child needs the name of the legal guardian.")
+    return None
 
 
 def register_child(*, given_name: str, family_name: str, name_original: str = "", sex: str, birth_date: dt.date,

@@ -15,7 +15,7 @@ from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.unit_of_work import queue
 from tracker.schools.models import AcademicYear, School, SchoolClass
-from tracker.types import GRADES, ExitReason, Level
+from tracker.types import GRADES, LEAVING_SERBIA, ExitReason, Level
 
 # An enrolment may start this long before the year's first day (registered over the summer).
 EARLY_START = dt.timedelta(days=92)
@@ -127,7 +127,6 @@ def after_close(closed: list[tuple[int, dt.date]], *, user=None, end_stays: bool
 def _left_serbia(ends: dict[int, dt.date], *, user, end_stays: bool) -> None:
     from tracker.audit.models import AuditEvent
     from tracker.flags.operations import resolve_for_children
-    from tracker.indicators.compute import LEAVING_SERBIA
 
     later, stay = aliased(Enrolment), aliased(CentreStay)
     gone: dict[int, dt.date] = {}  # child id -> the end of their leaving enrolment
@@ -188,12 +187,12 @@ def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_clas
     uid, now = getattr(user, "id", None), utcnow()
     class_ids = dict(class_ids or {})
     if new_classes:
-        table = SchoolClass.__table__
+        from tracker.schools.operations import add_classes
+
         keys = list(new_classes)
-        ids = db.session.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), [
+        class_ids.update(zip(keys, add_classes([
             {"school_id": s, "year_id": y, "name": n, "level": new_classes[(s, y, n)][0],
-             "grade": new_classes[(s, y, n)][1]} for s, y, n in keys]).scalars().all()
-        class_ids.update(zip(keys, ids))
+             "grade": new_classes[(s, y, n)][1]} for s, y, n in keys], user=user)))
     etable = Enrolment.__table__
     closed: list[tuple[int, dt.date]] = []
     # Closing comes first: the database allows one open enrolment per child.
@@ -221,7 +220,8 @@ def save_batch(creates: list[dict], updates: list[tuple[int, dict]], *, new_clas
         opened.extend(ids)
         closed.extend((eid, r["end_date"]) for eid, r in zip(ids, part) if r["end_date"])
         progress(len(part))
-    closed_ids = [eid for eid, _end in closed if eid not in set(opened)]
+    new_ids = set(opened)
+    closed_ids = [eid for eid, _end in closed if eid not in new_ids]
     if closed:
         after_close(closed, user=user)
     events = [{"at": now, "user_id": uid, "action": action, "object_type": "enrolment", "object_id": str(eid)}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from tracker.children.models import Child
 from tracker.children.names import to_ascii
-from tracker.children.operations import registration_problems, save_children
+from tracker.children.operations import guardian_problem, registration_problems, save_children
 from tracker.extensions import db
 from tracker.imports.context import ImportContext, Plan, chunks, parse_date
 from tracker.schools.models import Centre
@@ -98,17 +98,12 @@ def validate(table, ctx: ImportContext) -> Plan:
         if centre_code and centre_id is None:
             ctx.error(line, "centre_code", _("No centre %(code)s.", code=centre_code))
         arrival = ctx.date(line, "arrival_date", get("arrival_date"), required=False)
-        # The registration form's rules, for what parsed; the guardian rule once the child is known.
-        parsed = {"given_name": given, "family_name": family, "sex": sex, "birth_date": born, "uasc_status": uasc,
-                  "legal_basis": basis, "arrival_date": arrival or dt.date.min}
-        rules = registration_problems(given_name=given or "-", family_name=family or "-", sex=sex or Sex.male.value,
-                                      birth_date=born, country=country, first_language=language,
-                                      uasc_status=uasc or UascStatus.accompanied.value, arrival_date=arrival,
-                                      guardian_name=guardian["name"], legal_basis=basis or LegalBasis.public_task.value,
-                                      today=today, has_guardian=True)
-        for field, message in rules:
-            if parsed.get(field, True) is not None:  # a cell that did not parse is reported once
-                ctx.error(line, field, message)
+        # The registration form's rules for what parsed (None: reported above); the guardian once the child is known.
+        for field, message in registration_problems(
+                given_name=given, family_name=family, sex=sex, birth_date=born, country=country,
+                first_language=language, uasc_status=uasc, arrival_date=arrival, guardian_name=guardian["name"],
+                legal_basis=basis, today=today, has_guardian=True):
+            ctx.error(line, field, message)
         if ctx.report.count != before:
             continue
         # Which child the row is about.
@@ -146,20 +141,16 @@ def validate(table, ctx: ImportContext) -> Plan:
         values = {"given_name": given, "family_name": family, "name_original": original, "sex": Sex(sex),
                   "birth_date": born, "birth_date_estimated": estimated == "1", "country": country,
                   "first_language": language, "arrival_date": arrival}
-        needs_guardian = uasc != UascStatus.accompanied.value and not guardian["name"]
+        problem = guardian_problem(uasc, guardian["name"], child is not None and any(
+            g.end_date is None for g in child.guardians))
+        if problem:
+            ctx.error(line, *problem)
+            continue
         if child is None:
-            if needs_guardian:
-                ctx.error(line, "guardian_name", _("An unaccompanied or separated child needs the name of the "
-                                                   "legal guardian."))
-                continue
             plan.new.append({**values, "line": line, "code": code, "sex": sex, "uasc_status": uasc,
                              "centre_id": centre_id, "legal_basis": basis, "guardian_name": guardian["name"],
                              "guardian_organisation": guardian["organisation"], "guardian_phone": guardian["phone"]})
             plan.mark(line, "created")
-            continue
-        if needs_guardian and not any(g.end_date is None for g in child.guardians):
-            ctx.error(line, "guardian_name", _("An unaccompanied or separated child needs the name of the "
-                                               "legal guardian."))
             continue
         if child.id in seen_ids:
             ctx.error(line, "child_code", _("The same child is on line %(n)d.", n=seen_ids[child.id]))

@@ -26,7 +26,7 @@ from tracker.extensions import db
 from tracker.indicators import dimensions, sql
 from tracker.schools.calendar import ensure_calendar_days
 from tracker.schools.models import CalendarDay, Centre, NonSchoolDay, School
-from tracker.types import AttendanceStatus, ExitReason, Level
+from tracker.types import LEAVING_SERBIA, AttendanceStatus, ExitReason, Level
 
 HORIZONS = (90, 180, 365)
 RATES = ["attendance_rate", "register_completeness", "chronic_absence_rate",
@@ -369,7 +369,6 @@ def transition(p: Params) -> list[tuple]:
 # --- out of school ------------------------------------------------------------------------------
 
 # The exit reasons that mean the child left Serbia (leaving the country is not dropping out).
-LEAVING_SERBIA = (ExitReason.moved_onward, ExitReason.returned_to_origin)
 
 
 def left_serbia(day) -> sa.ColumnElement:

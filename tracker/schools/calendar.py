@@ -54,7 +54,7 @@ def recent_school_days(school: School, until: dt.date, count: int) -> list[dt.da
     return list(reversed(days))[:count]
 
 
-def _fingerprint() -> str:
+def fingerprint() -> str:
     import hashlib
 
     years = db.session.execute(sa.select(AcademicYear.id, AcademicYear.first_day, AcademicYear.last_day)
@@ -69,7 +69,7 @@ def calendar_days_current() -> bool:
     from tracker.schools.models import CalendarState
 
     state = db.session.get(CalendarState, 1)
-    return state is not None and state.fingerprint == _fingerprint()
+    return state is not None and state.fingerprint == fingerprint()
 
 
 def ensure_calendar_days() -> None:

@@ -80,11 +80,10 @@ def refresh_calendar_days() -> None:
 
     Called by every operation that changes the academic years or the non-school days of every school.
     """
-    from tracker.schools.calendar import _fingerprint
-
+    from tracker.schools.calendar import fingerprint
     from tracker.schools.models import CalendarDay, CalendarState
 
-    fingerprint = _fingerprint()
+    built_from = fingerprint()
     state = db.session.get(CalendarState, 1)
     db.session.execute(sa.delete(CalendarDay))
     off = set(db.session.scalars(sa.select(NonSchoolDay.date).where(NonSchoolDay.school_id.is_(None))))
@@ -99,9 +98,9 @@ def refresh_calendar_days() -> None:
     if rows:
         db.session.execute(sa.insert(CalendarDay), rows)
     if state is None:
-        db.session.add(CalendarState(id=1, fingerprint=fingerprint))
+        db.session.add(CalendarState(id=1, fingerprint=built_from))
     else:
-        state.fingerprint = fingerprint
+        state.fingerprint = built_from
     db.session.flush()
 
 
@@ -122,7 +121,8 @@ def save_reference(creates: list, updates: list[tuple[object, dict]], *, user=No
     touched = [obj for obj in (*creates, *(o for o, _v in updates))]
     for day in sorted({obj.date for obj in touched if isinstance(obj, NonSchoolDay)}):
         summary.refresh_day(day)
-    if any(isinstance(obj, (AcademicYear, NonSchoolDay)) for obj in touched):
+    if any(isinstance(obj, AcademicYear) or (isinstance(obj, NonSchoolDay) and obj.school_id is None)
+           for obj in touched):  # calendar_day counts the days off of every school only
         refresh_calendar_days()
 
 
