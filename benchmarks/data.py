@@ -89,6 +89,7 @@ def generate(n_children: int, schools: list[tuple[int, bool]], centre_ids: list[
              seed: int = 7) -> Population:
     """Life stories of n children; schools as (id, offers_secondary), years as (id, first, last)."""
     rng = random.Random(seed)
+    keys = random.Random(seed + 1)  # record keys apart, so the population is the same with or without them
     primary_schools = [s for s, _sec in schools]
     secondary_schools = [s for s, sec in schools if sec] or primary_schools
     pop = Population()
@@ -107,6 +108,7 @@ def generate(n_children: int, schools: list[tuple[int, bool]], centre_ids: list[
                              "birth_date": birth, "birth_date_estimated": rng.random() < 0.2,
                              "country": rng.choice(["AFG", "SYR", "IRQ", "PAK", "IRN", "BDI", "CUB"]),
                              "first_language": "prs", "legal_basis": "public_task", "version": 1,
+                             "record_key": keys.randrange(2 ** 20),
                              "created_at": STAMP, "legal_basis_recorded_at": STAMP})
         # UASC: more often older boys; some periods end (reunited with family) and an accompanied one follows.
         uasc_p = 0.30 if (not female and age_on_arrival >= 14) else 0.08

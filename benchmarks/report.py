@@ -5,7 +5,7 @@ academic years of enrolments and attendance, with benchmarks/indicators.py's bui
 minutes at the defaults), or reuses the SQLite file given with --keep. For the last academic
 year of the build as the period, it then prints:
   - the time to build the report's data for every school (build_report with no user), exact and
-    prepared for sharing (small-cell suppression, as a partner sees it), and where the first,
+    prepared for sharing (perturbed and rounded, as a partner sees it), and where the first,
     cold run spent its time;
   - the time to render the standalone HTML, the PDF (with its page count and size), the XLSX
     and the CSV files;
@@ -94,10 +94,12 @@ def main() -> None:
         from tracker.reports import exports
         from tracker.reports.data import build_report
 
-        _label, frm, to = bench.YEARS[-1]
+        year_label, frm, to = bench.YEARS[-1]
 
         def data(sharing: bool = False):
-            report = build_report(None, frm=frm, to=to, sharing=sharing)
+            # Shared figures cover a fixed period: the same school year, as a partner asks for it.
+            report = (build_report(None, period=year_label, sharing=True) if sharing
+                      else build_report(None, frm=frm, to=to))
             db.session.rollback()  # end the read transaction, as a request would
             return report
 

@@ -68,6 +68,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     os.makedirs(app.instance_path, exist_ok=True)
     _load_config(app, test_config)
+    from tracker.reports.disclosure import Rules
+
+    Rules.from_config(app.config)  # unusable disclosure parameters stop the start, with what is wrong
 
     from tracker import models  # noqa: F401 - every table on the metadata
     from tracker.extensions import babel, csrf, db, login_manager, migrate

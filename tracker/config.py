@@ -33,8 +33,25 @@ MAX_CONTENT_LENGTH = 5 * 1024 * 1024
 
 DEMO_PASSWORD = "refugee-education-demo"
 
-# Small-cell suppression threshold for aggregates shown to partners (and in reports prepared for sharing).
+# Disclosure control of every figure partners see (and reports prepared for sharing); docs/reports.md.
+# The threshold: a published count below it is shown as "<5", and a rate is published only where its
+# published denominator reaches it. Protects against: singling out a group of a few children.
 SUPPRESSION_K = 5
+# Each count of children is changed by at most this much (the cell-key perturbation, the same for the same
+# children in every request). Protects against: differencing two overlapping requests, and margins of one
+# table that would pin down a small cell. 0 switches perturbation off (not advised).
+DISCLOSURE_MAX_PERTURBATION = 2
+# The perturbation table: the chance of each change, from -max to +max (2 * max + 1 numbers adding up to 1).
+# Wider spreads protect more and blur more.
+DISCLOSURE_PERTURBATION = (0.05, 0.20, 0.50, 0.20, 0.05)
+# Published counts are rounded to a multiple of this. At or above SUPPRESSION_K, the difference of any two
+# published counts can never be a number of 1 to SUPPRESSION_K - 1 children.
+DISCLOSURE_ROUNDING = 5
+# Rates are published as fractions rounded to this many decimals (2: whole percent).
+DISCLOSURE_RATE_DECIMALS = 2
+# A school can be chosen alone only with at least this many children enrolled in the period; smaller schools
+# are reported within their municipality. Protects against: a school of a few children as its own table.
+DISCLOSURE_MIN_SCHOOL_CHILDREN = 20
 # The breakdowns partners may ask for, and how many of them at once. Country and centre are left
 # out on purpose: with UASC status they single out a handful of children.
 REPORT_PARTNER_DIMENSIONS = ["sex", "uasc", "age_band", "level", "municipality"]

@@ -168,7 +168,10 @@ def report_sections():
         rows for the files: dicts with ``indicator``, dimension keys, ``numerator``,
         ``denominator``, ``value`` and ``suppressed``) and ``breakdowns`` (the tables it reads
         with ``report.table(*dims)``, loaded up front). Read numbers only through
-        ``report.table`` / ``report.row``: they carry small-cell suppression for partners.
+        ``report.table`` / ``report.row`` and show them through ``report.cell``: for partners
+        they carry the disclosure control of tracker.reports.disclosure (perturbed, rounded
+        counts; withheld cells). A count a section makes itself must go through
+        ``tracker.reports.disclosure.Rules.publish`` with the record keys of its children.
         Anything else is refused, naming the plugin.
 
     Example::

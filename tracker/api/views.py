@@ -33,7 +33,7 @@ csrf.exempt(bp)  # no cookies count here, so there is nothing to forge
 
 OPENAPI = Path(__file__).with_name("openapi.json")
 REALM = 'Bearer realm="tracker"'
-REPORT_PARAMS = ("from", "to", "as_of", "school", "municipality", "sharing")
+REPORT_PARAMS = ("period", "from", "to", "as_of", "school", "municipality", "sharing")
 INDICATOR_PARAMS = (*REPORT_PARAMS, "by")
 MAX_VALUE = 200
 MAX_SCHOOLS = 100
@@ -227,17 +227,21 @@ def _sharing() -> bool:
 
 def report_params() -> dict:
     """The parameters shared by /indicators and /report.*, checked; a clear 400 otherwise."""
-    frm = _date("from", required=True)
-    to = _date("to", required=True)
+    period = _single("period") or None
+    frm = _date("from", required=False)
+    to = _date("to", required=False)
     as_of = _date("as_of", required=False)
-    try:
-        dates.check_period(frm, to, as_of)
-    except dates.DateInputError as exc:
-        raise _bad(exc.message) from None
+    if period is None and (frm is None) != (to is None):
+        raise _bad(_("Send both from and to, or a period (2025/26, 2025/26-1 or 2025-09)."))
+    if frm is not None and to is not None:
+        try:
+            dates.check_period(frm, to, as_of)
+        except dates.DateInputError as exc:
+            raise _bad(exc.message) from None
     schools = list(dict.fromkeys(s.strip() for s in request.args.getlist("school") if s.strip()))
     if len(schools) > MAX_SCHOOLS:
         raise _bad(_("At most %(n)d schools at a time.", n=MAX_SCHOOLS))
-    return {"frm": frm, "to": to, "as_of": as_of, "school_codes": schools,
+    return {"period": period, "frm": frm, "to": to, "as_of": as_of, "school_codes": schools,
             "municipality": _single("municipality") or None, "sharing": _sharing()}
 
 
@@ -299,7 +303,7 @@ def indicators():
         raise _report_error(exc, 403) from None
     if not isinstance(result, dict):  # a bare list of rows
         result = {"rows": result}
-    body = {"from": params["frm"], "to": params["to"], "as_of": params["as_of"] or params["to"], "by": by, **result}
+    body = {"by": by, **result}
     return jsonify(jsonable(body))
 
 

@@ -95,7 +95,8 @@ def report_data(report) -> list[dict]:
     and the change since the previous round, with the report's small-cell suppression.
     """
     from tracker.assessments.views import round_label
-    from tracker.reports.suppression import suppress
+    from tracker.children.models import RECORD_KEY_MODULUS, Child
+    from tracker.reports import disclosure
 
     p = report.params
     q = (sa.select(Assessment).join(AssessmentRound, AssessmentRound.id == Assessment.round_id)
@@ -114,6 +115,18 @@ def report_data(report) -> list[dict]:
     for items in history.values():
         items.sort(key=lambda a: _round_key(a.round))
     k = report.k
+    record_keys: dict[int, int] = {}
+    if k is not None and children:
+        ids = sorted(children)
+        for i in range(0, len(ids), 5000):
+            record_keys.update((cid, key) for cid, key in db.session.execute(
+                sa.select(Child.id, Child.record_key).where(Child.id.in_(ids[i:i + 5000]))))
+    rules = disclosure.rules() if k is not None else None
+
+    def published(assessments: list) -> int | None:
+        """A count of children (one form each) as partners see it."""
+        key = sum(record_keys.get(a.child_id, 0) for a in assessments) % RECORD_KEY_MODULUS
+        return rules.publish(len(assessments), key)
     out = []
     for slug, atype in sorted(enabled_types().items()):
         mine = [a for a in found if a.type_slug == slug]
@@ -123,24 +136,36 @@ def report_data(report) -> list[dict]:
         for r in sorted({a.round for a in mine}, key=_round_key):
             these = [a for a in mine if a.round_id == r.id]
             n = len(these)
-            bands = {key: sum(1 for a in these if a.band == key) for key, _l in atype.bands}
-            moves = {"up": 0, "same": 0, "down": 0}
-            compared = 0
+            bands = {key: [a for a in these if a.band == key] for key, _l in atype.bands}
+            moves = {"up": [], "same": [], "down": []}
+            compared = []
             for a in these:
                 earlier = [h for h in history[(a.child_id, slug)] if _round_key(h.round) < _round_key(r)]
                 if earlier:
-                    moves[progress(earlier[-1].scores, a.scores)] += 1
-                    compared += 1
-            line = {"round": round_label(r), "n": n, "bands": bands, "moves": moves, "compared": compared,
+                    moves[progress(earlier[-1].scores, a.scores)].append(a)
+                    compared.append(a)
+            line = {"round": round_label(r), "n": n, "bands": {b: len(v) for b, v in bands.items()},
+                    "moves": {m: len(v) for m, v in moves.items()}, "compared": len(compared),
                     "means": [_mean([a.scores.get(key) for a in these]) for key, _l in atype.domains],
                     "status": {}}
             if k is not None:
-                band_status = suppress({(None,): [n], **{(b,): [c] for b, c in bands.items()}}, k)
-                move_status = suppress({(None,): [compared], **{(m,): [c] for m, c in moves.items()}}, k)
-                line["status"] = {"n": band_status[(None,)], **{f"band:{b}": band_status[(b,)] for b in bands},
-                                  "compared": move_status[(None,)], **{f"move:{m}": move_status[(m,)] for m in moves}}
-                if band_status[(None,)]:
+                # Every count through the partners' disclosure control: perturbed, rounded, "<k" below the
+                # threshold; shares and means only where the children assessed are published.
+                line["n"] = published(these)
+                line["bands"] = {b: published(v) for b, v in bands.items()}
+                line["moves"] = {m: published(v) for m, v in moves.items()}
+                line["compared"] = published(compared)
+                small = disclosure.SMALL
+                line["status"] = {"n": small if line["n"] is None else None,
+                                  **{f"band:{b}": small if v is None or line["n"] is None else None
+                                     for b, v in line["bands"].items()},
+                                  "compared": small if line["compared"] is None else None,
+                                  **{f"move:{m}": small if v is None or line["compared"] is None else None
+                                     for m, v in line["moves"].items()}}
+                if line["n"] is None:
                     line["means"] = [None for _m in line["means"]]
+                else:
+                    line["means"] = [None if m is None else round(m, 1) for m in line["means"]]
             lines.append(line)
         out.append({"type": atype, "lines": lines})
     return out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,16 @@ from tracker.types import LegalBasis, Sex, UascStatus, choice
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+# Record keys for disclosure control (tracker.reports.disclosure): each child gets a fixed random
+# number below RECORD_KEY_MODULUS when registered. It never leaves the database: outputs only ever
+# carry counts perturbed with the keys' sums, never a key.
+RECORD_KEY_MODULUS = 2 ** 20
+
+
+def new_record_key() -> int:
+    return secrets.randbelow(RECORD_KEY_MODULUS)
 
 
 class Child(db.Model):
@@ -36,6 +47,7 @@ class Child(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
+    record_key: Mapped[int] = mapped_column(default=new_record_key)  # secret; see RECORD_KEY_MODULUS
 
     uasc_periods: Mapped[list[UascPeriod]] = relationship(
         back_populates="child", order_by="UascPeriod.start_date", cascade="all, delete-orphan"

@@ -64,9 +64,9 @@ def not_enrolled_in_centres(child_ids: sa.Select, day: dt.date, limit: int = 50)
     return list(db.session.scalars(q))
 
 
-# The partner's home page: children enrolled today, by level and sex and by level and UASC status, read from
-# the report for today (tracker.reports.data.build_report): the same dimension limits, small cells, secondary
-# suppression and zero groups, decided over the same tables, so the page shows exactly the report's figures.
+# The partner's home page: children enrolled at the end of the last whole month, by level and sex and by level
+# and UASC status, read from the report of the current school year (tracker.reports.data.build_report): the same
+# fixed period, dimension limits and disclosure control, so the page shows exactly the report's figures.
 PARTNER_BREAKDOWNS = (("level", "sex"), ("level", "uasc"))
 
 
@@ -82,11 +82,16 @@ def partner_breakdowns(user) -> list[tuple[str, ...]]:
     return out or [()]  # no breakdown allowed: the total alone
 
 
-def partner_overview(user, day: dt.date) -> list[dict]:
-    """[{"by": dims, "min_cell": k, "rows": the report's "enrolled" rows}] for a partner: aggregates only."""
-    report = report_data.build_report(user, frm=day, to=day, as_of=day)
-    return [{"by": by, "min_cell": report.k, "rows": [r for r in report.table(*by) if r["indicator"] == "enrolled"]}
-            for by in partner_breakdowns(user)]
+def partner_overview(user, day: dt.date) -> dict:
+    """{"report": the report, "tables": [{"by": dims, "rows": its "enrolled" rows}]} for a partner: aggregates only,
+    for the current school year up to the end of last month; {"report": None, "error": why} when there is none."""
+    try:
+        report = report_data.build_report(user, today=day)
+    except report_data.ReportError as exc:
+        return {"report": None, "error": str(exc), "tables": []}
+    return {"report": report, "error": None, "small_note": report_data.small_numbers_note(report.k),
+            "tables": [{"by": by, "rows": [r for r in report.table(*by) if r["indicator"] == "enrolled"]}
+                       for by in partner_breakdowns(user)]}
 
 
 def totals() -> dict[str, int]:

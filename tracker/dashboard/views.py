@@ -1,6 +1,6 @@
 import datetime as dt
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from tracker import scope
@@ -18,8 +18,7 @@ def index():
     today = dt.date.today()
     ctx = {"today": today}
     if user.role == Role.partner:
-        ctx["tables"] = queries.partner_overview(user, today)
-        ctx["k"] = current_app.config["SUPPRESSION_K"]
+        ctx.update(queries.partner_overview(user, today))
     elif user.role == Role.teacher:
         ctx["classes"] = queries.enrolled_by_class(scope.class_ids(user), today)
         ctx["missing"] = missing_registers(scope.class_ids(user), today)

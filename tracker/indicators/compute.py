@@ -6,6 +6,12 @@ rate and register completeness rows carry ``children``, the number of children t
 Numerators and denominators are additive, so each indicator is computed once broken down by
 sex as well, and the requested breakdown is the sum over sex; the gender parity indices come
 from the same numbers. Definitions: docs/indicators.md.
+
+Every count of children also comes with the sum of those children's record keys, in the row's
+``_keys`` (``{"numerator": ..., "denominator": ..., "cohort": ..., "children": ...}``, each
+modulo RECORD_KEY_MODULUS). The sums are additive like the counts, and they are what the
+perturbation of partners' figures is looked up with (tracker.reports.disclosure). ``_keys``
+never leaves tracker.reports: every output drops it.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from tracker.attendance import summary
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
-from tracker.children.models import CentreStay, Child
+from tracker.children.models import RECORD_KEY_MODULUS, CentreStay, Child
 from tracker.dates import aged_between
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
@@ -47,6 +53,7 @@ class Params:
     as_of: dt.date
     by: list[str] = field(default_factory=list)
     school_ids: sa.Select | None = None  # None: every school
+    keys: bool = False  # also sum the record keys of every count (for disclosure control; see the module's doc)
 
     @property
     def until(self) -> dt.date:
@@ -85,12 +92,29 @@ def _number(x):
 
 # --- counts -----------------------------------------------------------------------------------
 
+def _key_sum(p: Params, condition=None):
+    """The sum of the record keys of the rows counted (where ``condition`` holds); 0 unless p.keys."""
+    if not p.keys:
+        return sa.literal(0)
+    if condition is None:
+        return sa.func.coalesce(sa.func.sum(Child.record_key), 0)
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, Child.record_key), else_=0)), 0)
+
+
 def enrolled(p: Params) -> list[tuple]:
     ref = sql.lit(p.as_of)
     dims = _dims(p, ref)
-    q = (_with_child(sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id))).select_from(Enrolment), p)
-         .where(sql.covering(sql.lit(p.as_of))).group_by(*dims))
-    return [("enrolled", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+    if not p.keys:
+        q = (_with_child(sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id))).select_from(Enrolment), p)
+             .where(sql.covering(sql.lit(p.as_of))).group_by(*dims))
+        return [("enrolled", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+    # Each child once per group (as COUNT(DISTINCT) counts them), with their record key.
+    children = _scoped(_with_child(sa.select(*dims, Enrolment.child_id.label("child_id"),
+                                             Child.record_key.label("record_key")).select_from(Enrolment), p)
+                       .where(sql.covering(sql.lit(p.as_of))).distinct(), p).subquery("children")
+    keys = [children.c[k] for k in _keys(p)]
+    q = sa.select(*keys, sa.func.count(), sa.func.sum(children.c.record_key)).group_by(*keys)
+    return [("enrolled", row[:-2], row[-2], None, {"key_numerator": row[-1]}) for row in db.session.execute(q)]
 
 
 def new_enrolments(p: Params) -> list[tuple]:
@@ -101,16 +125,18 @@ def new_enrolments(p: Params) -> list[tuple]:
         prev.end_date < Enrolment.start_date,
         prev.end_date >= sql.add_days(Enrolment.start_date, -CONTINUATION_DAYS))
     dims = _dims(p, Enrolment.start_date)
-    q = (_with_child(sa.select(*dims, sa.func.count(Enrolment.id)).select_from(Enrolment), p)
+    q = (_with_child(sa.select(*dims, sa.func.count(Enrolment.id), _key_sum(p)).select_from(Enrolment), p)
          .where(Enrolment.start_date.between(p.frm, p.to), ~continues).group_by(*dims))
-    return [("new_enrolments", row[:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+    return [("new_enrolments", row[:-2], row[-2], None, {"key_numerator": row[-1]})
+            for row in db.session.execute(_scoped(q, p))]
 
 
 def exits(p: Params) -> list[tuple]:
     dims = _dims(p, Enrolment.end_date)
-    q = (_with_child(sa.select(Enrolment.exit_reason, *dims, sa.func.count()).select_from(Enrolment), p)
+    q = (_with_child(sa.select(Enrolment.exit_reason, *dims, sa.func.count(), _key_sum(p)).select_from(Enrolment), p)
          .where(Enrolment.end_date.between(p.frm, p.to)).group_by(Enrolment.exit_reason, *dims))
-    return [(f"exits_{_value(row[0])}", row[1:-1], row[-1], None) for row in db.session.execute(_scoped(q, p))]
+    return [(f"exits_{_value(row[0])}", row[1:-2], row[-2], None, {"key_numerator": row[-1]})
+            for row in db.session.execute(_scoped(q, p))]
 
 
 # --- attendance -------------------------------------------------------------------------------
@@ -232,30 +258,42 @@ def attendance(p: Params) -> list[tuple]:
     dims = _dims(p, sql.lit(p.as_of))
     per_enrolment = enrolled_school_days(p.frm, until)
     per_enrolment = _scoped(per_enrolment, p).subquery("days")
-    per_child = (_with_child(sa.select(Enrolment.child_id, *dims,
+    record_key = Child.record_key if p.keys else sa.literal(0)
+    per_child = (_with_child(sa.select(Enrolment.child_id, record_key.label("record_key"), *dims,
                                        sa.func.coalesce(sa.func.sum(att.c.recorded), 0).label("recorded"),
                                        sa.func.coalesce(sa.func.sum(att.c.attended), 0).label("attended"),
                                        sa.func.coalesce(sa.func.sum(att.c.absent), 0).label("absent"),
                                        sa.func.sum(per_enrolment.c.days).label("days"))
                              .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
                              .outerjoin(att, att.c.enrolment_id == per_enrolment.c.enrolment_id), p)
-                 .group_by(Enrolment.child_id, *dims)).subquery("per_child")
+                 .group_by(Enrolment.child_id, *([Child.record_key] if p.keys else []), *dims)).subquery("per_child")
     keys = [per_child.c[k] for k in _keys(p)]
     counted = per_child.c.recorded >= CHRONIC_MIN_DAYS
     chronic = sa.and_(counted, per_child.c.absent * 1.0 >= per_child.c.recorded * CHRONIC_SHARE)
+    rk = per_child.c.record_key
+
+    def key_of(condition):
+        return sa.func.sum(sa.case((condition, rk), else_=0))
+
     q = (sa.select(*keys, sa.func.sum(per_child.c.attended), sa.func.sum(per_child.c.recorded),
                    sa.func.sum(per_child.c.days), sa.func.sum(sa.case((chronic, 1), else_=0)),
                    sa.func.sum(sa.case((counted, 1), else_=0)),
-                   sa.func.sum(sa.case((per_child.c.recorded > 0, 1), else_=0)), sa.func.count())
+                   sa.func.sum(sa.case((per_child.c.recorded > 0, 1), else_=0)), sa.func.count(),
+                   key_of(chronic), key_of(counted), key_of(per_child.c.recorded > 0), sa.func.sum(rk))
          .group_by(*keys))
     out = []
     for row in db.session.execute(q):
-        dims_, (attended, recorded, days, chronic_n, counted_n, recorded_n, enrolled_n) = row[:-7], row[-7:]
+        dims_ = row[:-11]
+        attended, recorded, days, chronic_n, counted_n, recorded_n, enrolled_n = row[-11:-4]
+        key_chronic, key_counted, key_recorded, key_enrolled = row[-4:]
         # "children": how many children the day counts come from (for disclosure control).
-        out.append(("register_completeness", dims_, recorded, days, {"children": enrolled_n}))
+        out.append(("register_completeness", dims_, recorded, days, {"children": enrolled_n,
+                                                                     "key_children": key_enrolled}))
         if recorded:  # groups with no recorded day have no attendance rate or chronic absence
-            out.append(("attendance_rate", dims_, attended, recorded, {"children": recorded_n}))
-            out.append(("chronic_absence_rate", dims_, chronic_n, counted_n))
+            out.append(("attendance_rate", dims_, attended, recorded, {"children": recorded_n,
+                                                                       "key_children": key_recorded}))
+            out.append(("chronic_absence_rate", dims_, chronic_n, counted_n,
+                        {"key_numerator": key_chronic, "key_denominator": key_counted}))
     return out
 
 
@@ -281,32 +319,47 @@ def attendance_by_month(p: Params) -> list[dict]:
                          .join(Enrolment, Enrolment.id == AttendanceRecord.enrolment_id)
                          .where(AttendanceRecord.date.between(lo, hi), sql.covering(AttendanceRecord.date),
                                 ~summary.day_off(Enrolment.school_id, AttendanceRecord.date)))
-    if len(parts) == 1:  # whole months only: every summary row has records, no need to net them per enrolment
+    if len(parts) == 1 and not p.keys:  # whole months: every summary row has records, no netting per enrolment
         m = AttendanceMonth
         q = (sa.select(m.month, sa.func.sum(m.present + m.late), sa.func.sum(m.recorded),
-                       sa.func.count(sa.distinct(Enrolment.child_id)))
+                       sa.func.count(sa.distinct(Enrolment.child_id)), sa.literal(0))
              .select_from(m).join(Enrolment, Enrolment.id == m.enrolment_id)
              .where(m.month.between(p.frm.replace(day=1), until.replace(day=1))).group_by(m.month).order_by(m.month))
         return _month_rows(db.session.execute(_scoped(q, p)))
-    facts = sa.union_all(*parts).subquery("facts")
-    per_enrolment = (sa.select(facts.c.enrolment_id, facts.c.month, sa.func.sum(facts.c.recorded).label("recorded"),
-                               sa.func.sum(facts.c.attended).label("attended"))
-                     .group_by(facts.c.enrolment_id, facts.c.month)
-                     .having(sa.func.sum(facts.c.recorded) != 0).subquery("per_enrolment"))
-    q = (sa.select(per_enrolment.c.month, sa.func.sum(per_enrolment.c.attended), sa.func.sum(per_enrolment.c.recorded),
-                   sa.func.count(sa.distinct(Enrolment.child_id)))
-         .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
-         .group_by(per_enrolment.c.month).order_by(per_enrolment.c.month))
-    return _month_rows(db.session.execute(_scoped(q, p)))
+    if len(parts) == 1:
+        m = AttendanceMonth
+        per_enrolment = (sa.select(m.enrolment_id.label("enrolment_id"), m.month.label("month"),
+                                   m.recorded.label("recorded"), (m.present + m.late).label("attended"))
+                         .where(m.month.between(p.frm.replace(day=1), until.replace(day=1))).subquery("per_enrolment"))
+    else:
+        facts = sa.union_all(*parts).subquery("facts")
+        per_enrolment = (sa.select(facts.c.enrolment_id, facts.c.month,
+                                   sa.func.sum(facts.c.recorded).label("recorded"),
+                                   sa.func.sum(facts.c.attended).label("attended"))
+                         .group_by(facts.c.enrolment_id, facts.c.month)
+                         .having(sa.func.sum(facts.c.recorded) != 0).subquery("per_enrolment"))
+    # Per month and child (a child counts once, with their record key), then per month.
+    per_child = _scoped(sa.select(per_enrolment.c.month.label("month"), Enrolment.child_id.label("child_id"),
+                                  Child.record_key.label("record_key"),
+                                  sa.func.sum(per_enrolment.c.attended).label("attended"),
+                                  sa.func.sum(per_enrolment.c.recorded).label("recorded"))
+                        .select_from(per_enrolment).join(Enrolment, Enrolment.id == per_enrolment.c.enrolment_id)
+                        .join(Child, Child.id == Enrolment.child_id), p)
+    per_child = per_child.group_by(per_enrolment.c.month, Enrolment.child_id, Child.record_key).subquery("per_child")
+    q = (sa.select(per_child.c.month, sa.func.sum(per_child.c.attended), sa.func.sum(per_child.c.recorded),
+                   sa.func.count(), sa.func.sum(per_child.c.record_key))
+         .group_by(per_child.c.month).order_by(per_child.c.month))
+    return _month_rows(db.session.execute(q))
 
 
 def _month_rows(result) -> list[dict]:
     out = []
-    for month, attended, recorded, children in result:
+    for month, attended, recorded, children, key in result:
         month = month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month))
         attended, recorded = _number(attended), _number(recorded)
         out.append({"month": month.strftime("%Y-%m"), "numerator": attended, "denominator": recorded,
-                    "value": attended / recorded if recorded else None, "children": children})
+                    "value": attended / recorded if recorded else None, "children": children,
+                    "_keys": {"children": int(key or 0) % RECORD_KEY_MODULUS}})
     return out
 
 
@@ -335,22 +388,31 @@ def retention(p: Params, level: Level) -> list[tuple]:
                     sa.case((sa.not_(due), 0), (retained, 1), else_=0).label(f"kept{horizon}"),
                     sa.case((sa.not_(due), 0), (retained, 0), (moved, 1), else_=0).label(f"moved{horizon}")]
     dims = _dims(p, Enrolment.start_date)
-    cohort = (_with_child(sa.select(*dims, *columns).select_from(Enrolment), p)
+    record_key = Child.record_key if p.keys else sa.literal(0)
+    cohort = (_with_child(sa.select(*dims, *columns, record_key.label("record_key")).select_from(Enrolment), p)
               .where(Enrolment.level == level, Enrolment.start_date.between(p.frm, p.to), first_at_level,
                      sql.add_days(Enrolment.start_date, min(HORIZONS)) <= sql.lit(p.as_of)))
     cohort = _scoped(cohort, p).subquery("cohort")
     keys = [cohort.c[k] for k in _keys(p)]
     sums = [sa.func.sum(cohort.c[f"{what}{h}"]) for h in HORIZONS for what in ("n", "kept", "moved")]
+    key_sums = [sa.func.sum(cohort.c[f"{what}{h}"] * cohort.c.record_key)
+                for h in HORIZONS for what in ("n", "kept", "moved")]
     out = []
-    for row in db.session.execute(sa.select(*keys, *sums).group_by(*keys)):
+    width = 3 * len(HORIZONS)
+    for row in db.session.execute(sa.select(*keys, *sums, *key_sums).group_by(*keys)):
         dims_ = row[:len(keys)]
         for i, horizon in enumerate(HORIZONS):
-            n, kept, moved_on = (_number(v) or 0 for v in row[len(keys) + 3 * i:len(keys) + 3 * i + 3])
+            at = len(keys) + 3 * i
+            n, kept, moved_on = (_number(v) or 0 for v in row[at:at + 3])
+            k_n, k_kept, k_moved = (int(v or 0) for v in row[at + width:at + width + 3])
             if not n:  # nobody in this group has reached the horizon yet
                 continue
             out.append((f"retention_{level.value}_{horizon}d", dims_, kept, n - moved_on,
                         {"cohort": n, "retained": kept, "moved_onward": moved_on,
-                         "dropped_out": n - kept - moved_on}))
+                         "dropped_out": n - kept - moved_on,
+                         "key_numerator": k_kept, "key_denominator": k_n - k_moved, "key_cohort": k_n,
+                         "key_retained": k_kept, "key_moved_onward": k_moved,
+                         "key_dropped_out": k_n - k_kept - k_moved}))
     return out
 
 
@@ -359,11 +421,12 @@ def transition(p: Params) -> list[tuple]:
     started = sa.exists().where(s.child_id == Enrolment.child_id, s.level == Level.secondary,
                                 s.start_date > Enrolment.end_date, s.start_date <= sql.add_days(Enrolment.end_date, 180))
     dims = _dims(p, Enrolment.end_date)
-    q = (_with_child(sa.select(*dims, sa.func.sum(sa.case((started, 1), else_=0)), sa.func.count())
-                     .select_from(Enrolment), p)
+    q = (_with_child(sa.select(*dims, sa.func.sum(sa.case((started, 1), else_=0)), sa.func.count(),
+                                _key_sum(p, started), _key_sum(p)).select_from(Enrolment), p)
          .where(Enrolment.level == Level.primary, Enrolment.grade == 8, Enrolment.exit_reason == ExitReason.completed,
                 Enrolment.end_date.between(p.frm, p.to)).group_by(*dims))
-    return [("transition_primary_secondary", row[:-2], row[-2], row[-1]) for row in db.session.execute(_scoped(q, p))]
+    return [("transition_primary_secondary", row[:-4], row[-4], row[-3],
+             {"key_numerator": row[-2], "key_denominator": row[-1]}) for row in db.session.execute(_scoped(q, p))]
 
 
 # --- out of school ------------------------------------------------------------------------------
@@ -401,11 +464,13 @@ def out_of_school(p: Params) -> list[tuple]:
             sa.or_(CentreStay.end_date.is_(None), CentreStay.end_date >= day),
             CentreStay.centre_id == Centre.id, Centre.municipality.in_(municipalities))
     enrolled_now = sa.exists().where(Enrolment.child_id == Child.id, sql.covering(sql.lit(day)))
-    q = (sa.select(*dims, sa.func.sum(sa.case((enrolled_now, 0), else_=1)), sa.func.count())
+    q = (sa.select(*dims, sa.func.sum(sa.case((enrolled_now, 0), else_=1)), sa.func.count(),
+                   _key_sum(p, ~enrolled_now), _key_sum(p))
          .select_from(Child).where(aged_between(Child.birth_date, day, 7, 17), in_centre,
                                    sa.or_(enrolled_now, ~left_serbia(day)))
          .group_by(*dims))
-    return [("out_of_school", row[:-2], row[-2], row[-1]) for row in db.session.execute(q)]
+    return [("out_of_school", row[:-4], row[-4], row[-3], {"key_numerator": row[-2], "key_denominator": row[-1]})
+            for row in db.session.execute(q)]
 
 
 # --- assembling ---------------------------------------------------------------------------------
@@ -468,6 +533,7 @@ def assemble(raw: list[tuple], raw_keys: list[str], by: list[str]) -> list[dict]
         row.update(numerator=num, denominator=den,
                    value=num if den is None and name not in RATES else (num / den if den else None))
         row.update({k: agg["extra"][k] for k in EXTRA_KEYS if k in agg["extra"]})
+        row["_keys"] = {k[4:]: int(v) % RECORD_KEY_MODULUS for k, v in agg["extra"].items() if k.startswith("key_")}
         rows.append(row)
     for (name, rest), sexes in sorted(by_sex.items(), key=lambda kv: (INDICATORS.index(kv[0][0]),
                                                                       [str(d) for d in kv[0][1]])):
@@ -479,8 +545,16 @@ def assemble(raw: list[tuple], raw_keys: list[str], by: list[str]) -> list[dict]
     return rows
 
 
+def _without_keys(rows: list[dict], p: Params) -> list[dict]:
+    """Cell keys only when asked for (p.keys, for tracker.reports): never in exact figures."""
+    if not p.keys:
+        for row in rows:
+            row.pop("_keys", None)
+    return rows
+
+
 def compute(p: Params) -> list[dict]:
-    return assemble(raw_rows(p), _keys(p), p.by)
+    return _without_keys(assemble(raw_rows(p), _keys(p), p.by), p)
 
 
 # Counted per child and breakdown: a child enrolled at two levels or schools in the period counts in each,
@@ -506,7 +580,8 @@ def compute_many(p: Params, breakdowns: list[list[str]]) -> dict[tuple[str, ...]
     out: dict[tuple[str, ...], list[dict]] = {}
     done: list[tuple[frozenset, list[str], list[tuple]]] = []
     for enrolment_dims in sorted(families, key=lambda e: (-len(e), sorted(e))):
-        q = Params(frm=p.frm, to=p.to, as_of=p.as_of, by=sorted(enrolment_dims) + child_dims, school_ids=p.school_ids)
+        q = Params(frm=p.frm, to=p.to, as_of=p.as_of, by=sorted(enrolment_dims) + child_dims, school_ids=p.school_ids,
+                   keys=p.keys)
         keys_q = _keys(q)
         donor = next((d for d in done if enrolment_dims <= d[0]), None)
         if donor is None:
@@ -517,5 +592,5 @@ def compute_many(p: Params, breakdowns: list[list[str]]) -> dict[tuple[str, ...]
             raw += attendance(q)
         done.append((enrolment_dims, keys_q, raw))
         for by in families[enrolment_dims]:
-            out[tuple(by)] = assemble(raw, keys_q, by)
+            out[tuple(by)] = _without_keys(assemble(raw, keys_q, by), p)
     return out

@@ -1,16 +1,14 @@
-"""The report's numbers: indicator rows for a user's scope, with small-cell suppression where it applies.
+"""The report's numbers: indicator rows for a user's scope, through disclosure control where it applies.
 
 Who gets what:
-- partners: aggregates only, always suppressed (cells below ``SUPPRESSION_K`` children shown as
-  "<k", secondary suppression so they cannot be worked out), and only the breakdowns the
+- partners: aggregates only, always through tracker.reports.disclosure (counts perturbed with the
+  children's record keys and rounded, "<k" below the threshold ``SUPPRESSION_K``, rates from the
+  published counts), for fixed periods (tracker.reports.periods) and fixed places (the country,
+  one municipality, or one school large enough to be shown alone), and only the breakdowns the
   deployment allows (``REPORT_PARTNER_DIMENSIONS``, at most ``REPORT_PARTNER_MAX_DIMENSIONS`` at once);
-- admins and liaison officers: exact figures for their scope, unless they ask to prepare the
-  report for sharing, which applies the same rule;
+- admins and liaison officers: exact figures for their scope, any dates, unless they ask to
+  prepare the report for sharing, which gives them exactly the partner view;
 - teachers: no reports.
-
-Suppression is decided per indicator over the whole lattice of breakdowns a request publishes
-(the total, each dimension alone, and their combinations), top-down, so the same cell gets the
-same treatment in every request: see tracker.reports.suppression.
 """
 from __future__ import annotations
 
@@ -26,6 +24,7 @@ from flask_babel import gettext as _
 
 from tracker import scope
 from tracker.auth.models import User
+from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.indicators.dimensions import DIMENSIONS, DimensionError, parse
 from tracker.schools.models import School
@@ -33,10 +32,10 @@ from tracker.types import Role
 
 indicators = importlib.import_module("tracker.indicators.compute")  # the module, not the function
 
-SMALL, SECONDARY = "small", "secondary"
+SMALL = "small"
 RETENTION_COUNTS = ("cohort", "retained", "moved_onward", "dropped_out")
 NUMBER_KEYS = ("numerator", "denominator", "value", *RETENTION_COUNTS, "children")
-NONE = "\x00none"  # a real "no value" in a breakdown (e.g. level for out of school), not a total
+from tracker.reports.disclosure import NONE  # noqa: E402  a real "no value" in a breakdown, not a total
 
 
 class ReportError(ValueError):
@@ -130,90 +129,103 @@ def check_period(frm: dt.date, to: dt.date, as_of: dt.date | None) -> dt.date:
     return as_of or to
 
 
-# --- suppression over a lattice of breakdowns ----------------------------------------------------------
-
-def counts_of(row: dict) -> list[int]:
-    """The numbers of children a row's figures rest on (what must not be small)."""
-    name = row["indicator"]
-    if name.startswith("retention_"):
-        return [int(row.get(k) or 0) for k in RETENTION_COUNTS]
-    if name in ("attendance_rate", "register_completeness"):
-        return [int(row.get("children") or 0)]
-    if row.get("denominator") is None:
-        return [int(row["numerator"] or 0)]
-    return [int(row["numerator"] or 0), int(row["denominator"] or 0)]
+@dataclass
+class Shape:
+    """What a request covers once its period is settled: the dates, and the fixed period when there is one."""
+    frm: dt.date
+    to: dt.date
+    as_of: dt.date
+    period: Any = None  # tracker.reports.periods.Period
 
 
-def _key(row: dict, by: tuple[str, ...], order: list[str]) -> tuple:
-    return tuple((NONE if row.get(d) is None else row.get(d)) if d in by else None for d in order)
+def settle_period(protected: bool, *, period: str | None = None, frm: dt.date | None = None,
+                  to: dt.date | None = None, as_of: dt.date | None = None, today: dt.date | None = None) -> Shape:
+    """The request's dates. Protected figures (partners, sharing) cover a fixed period only: a school year, a
+    term or a month, counted up to the end of the last whole month and as of then (tracker.reports.periods);
+    exact figures take any dates, or a period's."""
+    from tracker.reports import periods
+
+    today = today or dt.date.today()
+    chosen = None
+    if period:
+        if frm is not None or to is not None:
+            raise ReportError(_("Choose a period or dates, not both."))
+        try:
+            chosen = periods.find(period, today)
+        except periods.PeriodError as exc:
+            raise ReportError(str(exc)) from None
+    if protected:
+        if frm is not None or to is not None or as_of is not None:
+            raise ReportError(_("Figures for partners (and reports prepared for sharing) cover a whole school year, "
+                                "term or month: choose a period instead of dates."))
+        chosen = chosen or periods.default(today)
+        if chosen is None:
+            raise ReportError(_("There are no figures to share yet: a period is shown once a whole month of a "
+                                "school year has ended."))
+        first, last = periods.bounds(chosen, today)
+        return Shape(first, last, last, chosen)
+    if chosen is not None:
+        first, last = chosen.first, min(chosen.last, today) if chosen.first <= today else chosen.last
+        return Shape(first, last, check_period(first, last, as_of), chosen)
+    if frm is None or to is None:
+        raise ReportError(_("Choose a period, or the first and the last day."))
+    return Shape(frm, to, check_period(frm, to, as_of))
 
 
-def apply_suppression(tables: dict[tuple[str, ...], list[dict]], k: int) -> None:
-    """Mark every row of every table (breakdown -> rows) published, "small" or "secondary"; blank the withheld.
+def school_sizes(frm: dt.date, to: dt.date, school_ids: list[int] | None = None) -> dict[int, int]:
+    """Children enrolled at each school at some time from frm to to (what decides whether it can be shown alone)."""
+    q = (sa.select(Enrolment.school_id, sa.func.count(sa.distinct(Enrolment.child_id)))
+         .where(Enrolment.start_date <= to, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= frm))
+         .group_by(Enrolment.school_id))
+    if school_ids is not None:
+        q = q.where(Enrolment.school_id.in_(school_ids))
+    return {school_id: n for school_id, n in db.session.execute(q)}
 
-    ``tables`` must hold every sub-breakdown of each breakdown (the total included): partners can
-    ask for those too, and totals are what a hidden cell would be worked out from.
+
+def schools_shown_alone(frm: dt.date, to: dt.date) -> set[int]:
+    from tracker.reports import disclosure
+
+    least = disclosure.rules().school_min_children
+    return {sid for sid, n in school_sizes(frm, to).items() if n >= least}
+
+
+def check_geography(user: User | None, shape: Shape, school_codes: list[str] | None, municipality: str | None) -> None:
+    """Protected figures: the whole country, one municipality, or one school large enough to be shown alone."""
+    from tracker.reports import disclosure
+
+    codes = [c.strip() for c in (school_codes or []) if c and c.strip()]
+    if len(codes) > 1:
+        raise ReportError(_("Figures for partners cover one school or one municipality at a time, not a set of "
+                            "schools: choose one school, or its municipality."))
+    if not codes:
+        return
+    school = db.session.scalar(sa.select(School).where(School.code == codes[0]))
+    if school is None:
+        return  # report_scope names it
+    least = disclosure.rules().school_min_children
+    children = school_sizes(shape.frm, shape.to, [school.id]).get(school.id, 0)
+    if children < least:
+        raise ReportError(_("%(school)s has fewer than %(n)d children in this period, too few to be shown alone: "
+                            "choose its municipality, %(municipality)s.", school=school.name, n=least,
+                            municipality=school.municipality))
+
+
+# --- disclosure control over a lattice of breakdowns ------------------------------------------------
+
+def protect(tables: dict[tuple[str, ...], list[dict]], k: int | None) -> None:
+    """The rows as their reader may see them: exact (k None, staff) or through tracker.reports.disclosure.
+
+    Either way the rows lose their cell keys, which never leave this package.
     """
-    from tracker.reports.suppression import suppress
+    from tracker.reports import disclosure
 
-    order = [d for d in DIMENSIONS if any(d in by for by in tables)]
-    cells: dict[str, dict[tuple, list[int]]] = {}
-    domain: dict[str, set] = {d: set() for d in order}
-    for by, rows in tables.items():
-        for row in rows:
-            if not row["indicator"].startswith("gpi_"):
-                key = _key(row, by, order)
-                cells.setdefault(row["indicator"], {})[key] = counts_of(row)
-                for d, v in zip(order, key):
-                    if v is not None and v != NONE:
-                        domain[d].add(v)
-    # A group with no row is a zero, and zero is a small number: it is shown as "<k" and takes part
-    # in the lines like any other small cell (else a cell equal to its total would give its
-    # neighbour away). The groups are those of the request's breakdowns, as seen in any indicator.
-    zeros: dict[tuple[str, tuple], list[tuple]] = {}
-    for name, table in cells.items():
-        for by in tables:
-            for combo in itertools.product(*(sorted(_values(name, d, domain), key=repr) for d in by)):
-                key = tuple(combo[by.index(d)] if d in by else None for d in order)
-                if key not in table:
-                    table[key] = [0]
-                    zeros.setdefault((name, by), []).append(combo)
-    status = {name: suppress(c, k) for name, c in cells.items()}
-    for by, rows in tables.items():
-        for row in rows:
-            if not row["indicator"].startswith("gpi_"):
-                row["suppressed"] = status[row["indicator"]][_key(row, by, order)]
-        # A parity index is published only when both the girls' and the boys' rates are.
-        for row in rows:
-            if row["indicator"].startswith("gpi_"):
-                base = row["indicator"][4:]
-                key = _key(row, by, order)
-                sex_at = order.index("sex") if "sex" in order else None
-                ok = sex_at is not None and all(
-                    status.get(base, {}).get(key[:sex_at] + (sex,) + key[sex_at + 1:]) is None
-                    and key[:sex_at] + (sex,) + key[sex_at + 1:] in cells.get(base, {})
-                    for sex in ("female", "male"))
-                row["suppressed"] = None if ok else SECONDARY
-        for row in rows:
-            if row.get("suppressed"):
-                for name in NUMBER_KEYS:
-                    if name in row:
-                        row[name] = None
-    for (name, by), combos in zeros.items():
-        extra = {k: None for k in RETENTION_COUNTS} if name.startswith("retention_") else (
-            {"children": None} if name in ("attendance_rate", "register_completeness") else {})
-        for combo in combos:
-            dims = {d: (None if v == NONE else v) for d, v in zip(by, combo)}
-            key = tuple(combo[by.index(d)] if d in by else None for d in order)
-            tables[by].append({"indicator": name, **dims, "numerator": None, "denominator": None, "value": None,
-                               **extra, "suppressed": status[name][key]})
-    for by, rows in tables.items():
-        rows.sort(key=lambda r: (r["indicator"].startswith("gpi_"),
-                                 indicators.INDICATORS.index(r["indicator"].removeprefix("gpi_")),
-                                 [str(r.get(d)) for d in by]))
+    if k is None:
+        disclosure.strip_keys(tables)
+        return
+    disclosure.protect_tables(tables, disclosure.rules(), DIMENSIONS, _values)
 
 
-def _values(name: str, dim: str, domain: dict[str, set]) -> set:
+def _values(name: str, dim: str, seen: set) -> set:
     """The groups an indicator can have along a dimension (a level only where it has one)."""
     if dim == "level":
         if name == "out_of_school":
@@ -222,7 +234,7 @@ def _values(name: str, dim: str, domain: dict[str, set]) -> set:
             return {"primary"}
         if name.startswith("retention_"):
             return {name.split("_")[1]}
-    return domain[dim]
+    return seen
 
 
 def canonical(by) -> tuple[str, ...]:
@@ -236,27 +248,32 @@ def sub_breakdowns(by: list[str]) -> list[tuple[str, ...]]:
 
 
 def with_margins(by: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """What suppressing ``by`` needs: its sub-breakdowns, and the same by sex (for the parity indices)."""
-    out = [canonical(b) for b in sub_breakdowns(list(by))]
+    """What protecting ``by`` needs besides itself: the same by sex (for the parity indices)."""
+    out = [canonical(by)]
     if "sex" not in by:
-        out += [canonical(b) for b in sub_breakdowns([*by, "sex"]) if canonical(b) not in out]
+        out.append(canonical([*by, "sex"]))
     return out
 
 
 def tables_for(params: indicators.Params, breakdowns: list[tuple[str, ...]], k: int | None
                ) -> dict[tuple[str, ...], list[dict]]:
-    """The rows of each breakdown; with k, suppressed over all their sub-breakdowns together."""
+    """The rows of each breakdown: exact, or with k as partners see them (tracker.reports.disclosure)."""
     wanted = {canonical(b) for b in breakdowns}
     if k is not None:
         for by in breakdowns:
             wanted.update(with_margins(by))
-    results = indicators.compute_many(params, [list(b) for b in sorted(wanted, key=lambda b: (len(b), b))])
+    tables = exact_tables(params, list(wanted))
+    protect(tables, k)
+    return tables
+
+
+def exact_tables(params: indicators.Params, breakdowns: list[tuple[str, ...]]) -> dict[tuple[str, ...], list[dict]]:
+    """The exact rows of each breakdown, with their cell keys: for this package only (see ``protect``)."""
+    results = indicators.compute_many(params, [list(b) for b in sorted(breakdowns, key=lambda b: (len(b), b))])
     tables = {tuple(by): rows for by, rows in results.items()}
     for rows in tables.values():
         for row in rows:
             row.setdefault("suppressed", None)
-    if k is not None:
-        apply_suppression(tables, k)
     return tables
 
 
@@ -267,12 +284,8 @@ def min_cell() -> int:
 # --- one door: a cell as an output may show it --------------------------------------------------------
 
 def marker(status: str | None, k: int | None) -> str:
-    """What a withheld cell shows instead of its figures: "<k" (small), "x" (secondary); "" when published."""
-    if status == SMALL:
-        return f"<{k}"
-    if status:
-        return "x"
-    return ""
+    """What a withheld cell shows instead of its figures: "<k"; "" when published."""
+    return f"<{k}" if status else ""
 
 
 @dataclass(frozen=True)
@@ -280,12 +293,14 @@ class Cell:
     """A cell as every output shows it: published (its figures) or withheld (the marker, and no figure at all).
 
     Templates, charts and files read figures through ``number``, so the count, rate or days of a withheld cell
-    cannot reach them even if a row still carried one.
+    cannot reach them even if a row still carried one. A published row's count that is below the threshold
+    (say the children who dropped out, of a cohort that is published) is ``below`` and has no number either.
     """
 
     marker: str
     small: bool
     _row: dict | None
+    k: int | None = None
 
     @property
     def withheld(self) -> bool:
@@ -295,46 +310,68 @@ class Cell:
     def missing(self) -> bool:
         return self._row is None
 
+    def below(self, key: str) -> bool:
+        return bool(self._row) and not self.withheld and key in (self._row.get("withheld") or ())
+
     def number(self, key: str = "value"):
-        if self.withheld or self._row is None:
+        if self.withheld or self._row is None or self.below(key):
             return None
         return self._row.get(key)
+
+    def text(self, key: str) -> str:
+        """The marker a count below the threshold shows in a published row ("" otherwise)."""
+        return f"<{self.k}" if self.below(key) else ""
 
 
 def cell(row: dict | None, k: int | None) -> Cell:
     """The one function outputs use to format a cell: a published row keeps its figures, a withheld one
-    (``suppressed`` small or secondary) keeps only its marker."""
+    (``suppressed``) keeps only its marker."""
     status = (row or {}).get("suppressed")
-    return Cell(marker=marker(status, k) if status else "", small=status == SMALL, _row=row)
+    return Cell(marker=marker(status, k) if status else "", small=bool(status), _row=row, k=k)
 
 
 def shareable(row: dict, k: int | None) -> dict:
-    """A tidy row as the files and the API give it: a withheld row's figures are all None."""
-    if not row.get("suppressed"):
-        return row
-    return {key: (None if key in NUMBER_KEYS else value) for key, value in row.items()}
+    """A tidy row as the files and the API give it: a withheld figure is None, and no cell key ever."""
+    below = set(row.get("withheld") or ())
+    withheld = bool(row.get("suppressed"))
+    return {key: (None if key in NUMBER_KEYS and (withheld or key in below) else value)
+            for key, value in row.items() if key not in ("_keys", "withheld")}
 
 
 def small_numbers_note(k: int) -> str:
-    return _("Groups of fewer than %(k)d children are shown as \"<%(k)d\"; cells marked \"x\" are withheld so "
-             "that they cannot be worked out from the totals.", k=k)
+    from tracker.reports import disclosure
+
+    r = disclosure.rules()
+    if r.rounding > 1:
+        return _("To protect the children, every count is changed by a small, fixed amount (at most %(d)d) and "
+                 "rounded to a multiple of %(b)d, so it can differ from the true count by up to %(e)d; rates are "
+                 "computed from these counts. Counts below %(k)d are shown as \"<%(k)d\", and rates only where "
+                 "at least %(k)d children are counted.", d=r.max_perturbation, b=r.rounding, e=r.error_bound, k=k)
+    return _("To protect the children, every count is changed by a small, fixed amount (at most %(d)d); rates are "
+             "computed from these counts. Counts below %(k)d are shown as \"<%(k)d\", and rates only where at "
+             "least %(k)d children are counted.", d=r.max_perturbation, k=k)
 
 
 # --- the API's tidy rows -------------------------------------------------------------------------------
 
-def indicator_rows(user: User, *, frm: dt.date, to: dt.date, as_of: dt.date | None = None,
+def indicator_rows(user: User, *, frm: dt.date | None = None, to: dt.date | None = None,
+                   as_of: dt.date | None = None, period: str | None = None,
                    by: list[str] | str | None = None, school_codes: list[str] | None = None,
                    municipality: str | None = None, sharing: bool = False) -> dict:
     """Every indicator for the period and breakdown, as the API and `tracker indicators` print them."""
-    as_of = check_period(frm, to, as_of)
     where = report_scope(user, school_codes, municipality)
     dims = check_dimensions(user, by)
     k = min_cell() if suppressing(user, sharing) else None
-    params = indicators.Params(frm=frm, to=to, as_of=as_of, by=dims, school_ids=where.school_ids)
+    shape = settle_period(k is not None, period=period, frm=frm, to=to, as_of=as_of)
+    if k is not None:
+        check_geography(user, shape, school_codes, municipality)
+    params = indicators.Params(frm=shape.frm, to=shape.to, as_of=shape.as_of, by=dims, school_ids=where.school_ids,
+                               keys=k is not None)
     key = canonical(dims)
     rows = tables_for(params, [key], k)[key]
     # No "note" key: the API's document (tracker/api/openapi.json) allows none; min_cell and suppressed say it.
-    return {"from": frm.isoformat(), "to": to.isoformat(), "as_of": as_of.isoformat(), "by": dims,
+    return {"from": shape.frm.isoformat(), "to": shape.to.isoformat(), "as_of": shape.as_of.isoformat(),
+            "period": shape.period.token if shape.period else None, "by": dims,
             "min_cell": k, "suppressed": k is not None, "rows": [shareable(r, k) for r in rows]}
 
 
@@ -371,7 +408,8 @@ class Report:
     tables: dict[tuple[str, ...], list[dict]] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     contexts: dict[str, dict] = field(default_factory=dict)  # section slug -> its template variables
-    raw: dict[tuple[str, ...], list[dict]] = field(default_factory=dict)  # the exact rows, before suppression
+    raw: dict[tuple[str, ...], list[dict]] = field(default_factory=dict)  # the exact rows, before protection
+    period: Any = None  # the fixed period (tracker.reports.periods.Period), when the report covers one
     _cache: dict = field(default_factory=dict)
 
     @property
@@ -391,16 +429,16 @@ class Report:
             return
         if self.k is not None:
             missing |= {sub for b in list(missing) for sub in with_margins(b) if sub not in self.tables}
-        fresh = tables_for(self.params, sorted(missing, key=lambda b: (len(b), b)), None)
+        fresh = exact_tables(self.params, list(missing))
         for by, rows in fresh.items():
             self.raw[by] = [dict(r) for r in rows]
             self.tables[by] = rows
         if self.k is not None:
-            # Suppression is decided over every table at once, from the exact figures: withheld cells
-            # must never be read back as zeros.
+            # Decided over every table at once, from the exact figures (the groups of nobody that a table
+            # shows withheld are those met in any table).
             for by, rows in self.tables.items():
                 rows[:] = [{**r, "suppressed": None} for r in self.raw[by]]
-            apply_suppression(self.tables, self.k)
+        protect(self.tables, self.k)
 
     def row(self, indicator: str, **dims) -> dict | None:
         """The row of an indicator in the breakdown given by the dims' names, or None when there is none."""
@@ -420,21 +458,26 @@ class Report:
         return self._cache[key]
 
 
-def build_report(user: User | None, *, frm: dt.date, to: dt.date, as_of: dt.date | None = None,
+def build_report(user: User | None, *, frm: dt.date | None = None, to: dt.date | None = None,
+                 as_of: dt.date | None = None, period: str | None = None,
                  school_codes: list[str] | None = None, municipality: str | None = None,
-                 sharing: bool = False, progress: Callable[[str], None] | None = None) -> Report:
+                 sharing: bool = False, progress: Callable[[str], None] | None = None,
+                 today: dt.date | None = None) -> Report:
     """The retention and attendance report for a user (None: the command line, every school, exact)."""
     from tracker.reports.sections import collect_sections
 
-    as_of = check_period(frm, to, as_of)
     where = report_scope(user, school_codes, municipality)
     if user is None:
         k, by_whom = (min_cell() if sharing else None), _("command line")
     else:
         k, by_whom = (min_cell() if suppressing(user, sharing) else None), user.name or user.email
-    params = indicators.Params(frm=frm, to=to, as_of=as_of, by=[], school_ids=where.school_ids)
-    report = Report(frm=frm, to=to, as_of=as_of, scope_label=where.label, generated_by=by_whom,
-                    generated_at=dt.datetime.now(dt.timezone.utc), k=k, params=params)
+    shape = settle_period(k is not None, period=period, frm=frm, to=to, as_of=as_of, today=today)
+    if k is not None:
+        check_geography(user, shape, school_codes, municipality)
+    params = indicators.Params(frm=shape.frm, to=shape.to, as_of=shape.as_of, by=[], school_ids=where.school_ids,
+                               keys=k is not None)
+    report = Report(frm=shape.frm, to=shape.to, as_of=shape.as_of, scope_label=where.label, generated_by=by_whom,
+                    generated_at=dt.datetime.now(dt.timezone.utc), k=k, params=params, period=shape.period)
     report.sections = collect_sections()
     if progress:
         progress("indicators")

@@ -159,28 +159,20 @@ def exits_rows(report: Report) -> list[dict]:
 
 
 def months_of(report: Report) -> list[dict]:
-    """Attendance by month, with the same disclosure control as the rest of the report."""
+    """Attendance by month, through the same disclosure control as the rest of the report."""
     def make():
         import importlib
 
-        from tracker.reports.suppression import suppress
+        from tracker.reports import disclosure
 
         compute = importlib.import_module("tracker.indicators.compute")
-        months = compute.attendance_by_month(report.params)
-        for m in months:
-            m["indicator"] = "attendance_rate"
-            m["suppressed"] = None
-        if report.k is not None and months:
-            total = report.row("attendance_rate")
-            cells = {(None,): [int((total or {}).get("children") or 0)] if total and not total.get("suppressed")
-                     else [0]}
-            cells.update({(m["month"],): [int(m["children"] or 0)] for m in months})
-            status = suppress(cells, report.k)
-            for m in months:
-                m["suppressed"] = status[(m["month"],)]
-                if m["suppressed"]:
-                    for key in ("numerator", "denominator", "value", "children"):
-                        m[key] = None
+        months = []
+        for m in compute.attendance_by_month(report.params):
+            m = {**m, "indicator": "attendance_rate", "suppressed": None}
+            if report.k is not None:
+                m = disclosure.protect_row(m, disclosure.rules())
+            m.pop("_keys", None)
+            months.append(m)
         return months
     return report.cached("months", make)
 
@@ -224,11 +216,19 @@ def definitions_context(report: Report) -> dict:
                        "a child who leaves Serbia has not dropped out.")),
         (_("Gender parity index"), _("The girls' rate divided by the boys' rate; when that is above 1, 2 minus the "
                                      "boys' rate divided by the girls' rate (the adjusted index, between 0 and 2).")),
-        (_("Small numbers"), _("In reports for partners, or prepared for sharing, a group of fewer than %(k)d "
-                               "children is shown as \"<%(k)d\" and its rates are withheld; other cells marked "
-                               "\"x\" are withheld so that a small group cannot be worked out from the totals.",
-                               k=report.k or 5)),
+        (_("Small numbers"), small_numbers_definition(report)),
     ]}
+
+
+def small_numbers_definition(report: Report) -> str:
+    from tracker.reports import disclosure
+
+    r = disclosure.rules()
+    return _("In reports for partners, or prepared for sharing, every count of children is changed by a small "
+             "amount (at most %(d)d), always the same for the same children, and rounded to a multiple of %(b)d; "
+             "rates and totals are computed from these counts. A count below %(k)d is shown as \"<%(k)d\", and a "
+             "rate only where at least %(k)d children are counted. The days behind attendance rates are not shown. "
+             "Periods are whole school years, terms or months.", d=r.max_perturbation, b=r.rounding, k=r.threshold)
 
 
 def _value(report: Report, row: dict | None, count: bool = False):

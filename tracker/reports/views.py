@@ -37,6 +37,8 @@ class ReportForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
+    period = SelectField(_l("Period"), choices=[], validate_choice=False,
+                         description=_l("A whole school year, term or month, counted up to the end of last month."))
     frm = DateField(_l("From"), validators=[Optional(), in_date_range])
     to = DateField(_l("To"), validators=[Optional(), in_date_range])
     as_of = DateField(_l("As of"), validators=[Optional(), in_date_range],
@@ -44,8 +46,11 @@ class ReportForm(FlaskForm):
                                      "Default: the end of the period."))
     schools = SelectMultipleField(_l("Schools"), choices=[], validate_choice=False,
                                   description=_l("Leave empty for every school you can see."))
+    school = SelectField(_l("School"), choices=[], validate_choice=False,
+                         description=_l("Only schools with enough children to be shown alone; the others are in "
+                                        "their municipality's figures."))
     municipality = SelectField(_l("Municipality"), choices=[], validate_choice=False)
-    sharing = BooleanField(_l("Prepare for sharing (hide small numbers)"))
+    sharing = BooleanField(_l("Prepare for sharing (as partners see it: a whole period, perturbed counts)"))
 
     def validate_schools(self, field):
         if len(field.data or []) > MAX_SCHOOLS:
@@ -79,6 +84,8 @@ def _default_period(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _form():
+    from tracker.reports import periods
+
     user = current_user
     if not data.may_report(user):
         abort(403)
@@ -87,21 +94,49 @@ def _form():
         field.render_kw = {"min": dates.EARLIEST.isoformat(), "max": dates.latest().isoformat()}
     schools = _visible_schools(user)
     form.schools.choices = options([(s.code, f"{s.name} ({s.municipality})") for s in schools])
+    alone = schools
+    if user.role == Role.partner:  # only the schools large enough to be shown alone in the chosen period
+        chosen = next((p for p in periods.available(dt.date.today()) if p.token == request.args.get("period")),
+                      None) or periods.default(dt.date.today())
+        ids = data.schools_shown_alone(*periods.bounds(chosen, dt.date.today())) if chosen else set()
+        alone = [s for s in schools if s.id in ids]
+    form.school.choices = options([("", _("All")), *[(s.code, f"{s.name} ({s.municipality})") for s in alone]])
     municipalities = sorted({s.municipality for s in schools})
     form.municipality.choices = options([("", _("All")), *[(m, m) for m in municipalities]])
+    offered = [(p.token, p.label) for p in periods.available(dt.date.today())]
+    if user.role == Role.partner:
+        form.period.choices = options(offered)
+    else:
+        form.period.choices = options([("", _("Dates below")), *offered])
     return form
 
 
+def _protected(form: ReportForm) -> bool:
+    return current_user.role == Role.partner or bool(form.sharing.data)
+
+
 def _request_params(form: ReportForm) -> dict:
-    """The report's parameters from a validated form, with defaults; raises ReportError."""
+    """The report's parameters from a validated form, with defaults.
+
+    Partners, and staff preparing for sharing, choose a fixed period and one place (the school list and the
+    dates are not theirs: tracker.reports.periods); staff otherwise choose dates, or a period, and schools.
+    """
+    shared = {"municipality": form.municipality.data or None, "sharing": _protected(form)}
+    if _protected(form):
+        school = form.school.data or (form.schools.data[0] if len(form.schools.data or []) == 1 else "")
+        dates_given = {"frm": form.frm.data, "to": form.to.data, "as_of": form.as_of.data}
+        return {"period": form.period.data or None, "school_codes": [school] if school else
+                list(form.schools.data or []), **{k: v for k, v in dates_given.items() if v is not None}, **shared}
+    if form.period.data:
+        return {"period": form.period.data, "as_of": form.as_of.data,
+                "school_codes": form.schools.data or ([form.school.data] if form.school.data else []), **shared}
     today = dt.date.today()
     frm, to = form.frm.data, form.to.data
     if frm is None or to is None:
         dfrm, dto = _default_period(today)
         frm, to = frm or dfrm, to or dto
-    return {"frm": frm, "to": to, "as_of": form.as_of.data, "school_codes": form.schools.data or [],
-            "municipality": form.municipality.data or None,
-            "sharing": bool(form.sharing.data) or current_user.role == Role.partner}
+    return {"frm": frm, "to": to, "as_of": form.as_of.data,
+            "school_codes": form.schools.data or ([form.school.data] if form.school.data else []), **shared}
 
 
 def _checked_params(form: ReportForm) -> dict | None:
@@ -109,7 +144,7 @@ def _checked_params(form: ReportForm) -> dict | None:
     if request.args and not form.validate():
         return None
     params = _request_params(form)
-    if not form.check_period(params["frm"], params["to"], params["as_of"]):
+    if "frm" in params and not form.check_period(params["frm"], params["to"], params["as_of"]):
         return None
     return params
 
@@ -124,10 +159,11 @@ def _field_errors(form: ReportForm) -> str:
 
 
 @bp.app_template_filter("pct")
-def pct_filter(value):
+def pct_filter(value, whole: bool = False):
+    """A rate as a percentage: one decimal, or whole percent (the precision partners' rates are published at)."""
     from flask_babel import format_percent
 
-    return format_percent(value, "#,##0.0%") if value is not None else "–"
+    return format_percent(value, "#,##0%" if whole else "#,##0.0%") if value is not None else "–"
 
 
 @bp.app_template_filter("count")
@@ -154,14 +190,17 @@ def index():
         error, status = _("Please correct the fields marked below."), 400
     else:
         try:
-            if form.frm.data is None:
-                form.frm.data, form.to.data = params["frm"], params["to"]
             report = data.build_report(current_user, **params)
+            if report.period is not None:
+                form.period.data = report.period.token
+            elif form.frm.data is None:
+                form.frm.data, form.to.data = report.frm, report.to
         except data.ReportError as exc:
             error, status = str(exc), 400
     downloads = {fmt: exports.download_url(fmt, request.args) for fmt in FORMATS}
     return render_template("reports/index.html", form=form, report=report, error=error, downloads=downloads,
-                           partner=current_user.role == Role.partner), status
+                           partner=current_user.role == Role.partner, protected=_protected(form),
+                           small_note=data.small_numbers_note(data.min_cell())), status
 
 
 @bp.route("/report.<fmt>")
