@@ -26,7 +26,7 @@ from tracker import scope
 from tracker.auth.models import User
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
-from tracker.indicators.dimensions import DIMENSIONS, DimensionError, parse
+from tracker.indicators.dimensions import DIMENSIONS, ENROLMENT_DIMENSIONS, DimensionError, parse
 from tracker.schools.models import School
 from tracker.types import Role
 
@@ -56,24 +56,26 @@ def suppressing(user: User, sharing: bool) -> bool:
     return user.role == Role.partner or bool(sharing)
 
 
-def allowed_dimensions(user: User) -> list[str]:
-    if user.role == Role.partner:
+def allowed_dimensions(user: User, protected: bool | None = None) -> list[str]:
+    """The breakdowns a request may use: the partners' list for partners and for anything prepared for sharing."""
+    if user.role == Role.partner if protected is None else protected:
         return list(current_app.config["REPORT_PARTNER_DIMENSIONS"])
     return list(DIMENSIONS)
 
 
-def check_dimensions(user: User, by: list[str] | str | None) -> list[str]:
+def check_dimensions(user: User, by: list[str] | str | None, protected: bool | None = None) -> list[str]:
     try:
         dims = parse(by)
     except DimensionError as exc:
         raise ReportError(str(exc)) from None
-    allowed = allowed_dimensions(user)
+    protected = user.role == Role.partner if protected is None else protected
+    allowed = allowed_dimensions(user, protected)
     refused = [d for d in dims if d not in allowed]
     if refused:
         raise ReportError(_("Breaking down by %(dim)s is not available to partners; choose from: %(allowed)s.",
                             dim=refused[0], allowed=", ".join(allowed)))
     most = current_app.config["REPORT_PARTNER_MAX_DIMENSIONS"]
-    if user.role == Role.partner and len(dims) > most:
+    if protected and len(dims) > most:
         raise ReportError(_("Partners may combine at most %(n)d dimensions at once.", n=most))
     return dims
 
@@ -182,6 +184,14 @@ def school_sizes(frm: dt.date, to: dt.date, school_ids: list[int] | None = None)
     return {school_id: n for school_id, n in db.session.execute(q)}
 
 
+def children_in(frm: dt.date, to: dt.date, school_ids: list[int]) -> int:
+    """Children enrolled at any of these schools at some time from frm to to, each once."""
+    return db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Enrolment.child_id)))
+        .where(Enrolment.school_id.in_(school_ids), Enrolment.start_date <= to,
+               sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= frm))) or 0
+
+
 def schools_shown_alone(frm: dt.date, to: dt.date) -> set[int]:
     from tracker.reports import disclosure
 
@@ -194,15 +204,30 @@ def check_geography(user: User | None, shape: Shape, school_codes: list[str] | N
     from tracker.reports import disclosure
 
     codes = [c.strip() for c in (school_codes or []) if c and c.strip()]
+    municipality = (municipality or "").strip() or None
     if len(codes) > 1:
         raise ReportError(_("Figures for partners cover one school or one municipality at a time, not a set of "
                             "schools: choose one school, or its municipality."))
+    least = disclosure.rules().school_min_children
+    mine = None if user is None or user.role in (Role.admin, Role.partner) else set(
+        db.session.scalars(scope.school_ids(user)))
+    if municipality and not codes:
+        ids = list(db.session.scalars(sa.select(School.id).where(School.municipality == municipality)))
+        if mine is not None and not set(ids) <= mine:
+            # Part of a municipality is a set of schools of one's choosing: not a shape partners get.
+            raise ReportError(_("Only some schools of %(name)s are yours: to prepare for sharing, choose one of "
+                                "your schools.", name=municipality))
+        if children_in(shape.frm, shape.to, ids) < least:
+            raise ReportError(_("%(name)s has fewer than %(n)d children in this period, too few to be shown alone: "
+                                "choose all schools.", name=municipality, n=least))
+        return
     if not codes:
+        if mine is not None:  # a liaison officer's schools are a set of their own
+            raise ReportError(_("To prepare for sharing, choose one school or one municipality."))
         return
     school = db.session.scalar(sa.select(School).where(School.code == codes[0]))
     if school is None:
         return  # report_scope names it
-    least = disclosure.rules().school_min_children
     children = school_sizes(shape.frm, shape.to, [school.id]).get(school.id, 0)
     if children < least:
         raise ReportError(_("%(school)s has fewer than %(n)d children in this period, too few to be shown alone: "
@@ -227,9 +252,9 @@ def protect(tables: dict[tuple[str, ...], list[dict]], k: int | None) -> None:
 
 def _values(name: str, dim: str, seen: set) -> set:
     """The groups an indicator can have along a dimension (a level only where it has one)."""
+    if name == "out_of_school" and dim in ENROLMENT_DIMENSIONS:  # counted on the child, not on an enrolment
+        return {NONE}
     if dim == "level":
-        if name == "out_of_school":
-            return {NONE}
         if name == "transition_primary_secondary":
             return {"primary"}
         if name.startswith("retention_"):
@@ -344,12 +369,13 @@ def small_numbers_note(k: int) -> str:
     r = disclosure.rules()
     if r.rounding > 1:
         return _("To protect the children, every count is changed by a small, fixed amount (at most %(d)d) and "
-                 "rounded to a multiple of %(b)d, so it can differ from the true count by up to %(e)d; rates are "
-                 "computed from these counts. Counts below %(k)d are shown as \"<%(k)d\", and rates only where "
-                 "at least %(k)d children are counted.", d=r.max_perturbation, b=r.rounding, e=r.error_bound, k=k)
-    return _("To protect the children, every count is changed by a small, fixed amount (at most %(d)d); rates are "
-             "computed from these counts. Counts below %(k)d are shown as \"<%(k)d\", and rates only where at "
-             "least %(k)d children are counted.", d=r.max_perturbation, k=k)
+                 "rounded to a multiple of %(b)d, so it can differ from the true count by up to %(e)d; rates of "
+                 "children are computed from these counts, attendance rates are rounded to whole percent. Counts "
+                 "below %(k)d are shown as \"<%(k)d\", and rates only where at least %(k)d children are counted.",
+                 d=r.max_perturbation, b=r.rounding, e=r.error_bound, k=k)
+    return _("To protect the children, every count is changed by a small, fixed amount (at most %(d)d); rates of "
+             "children are computed from these counts, attendance rates are rounded. Counts below %(k)d are shown "
+             "as \"<%(k)d\", and rates only where at least %(k)d children are counted.", d=r.max_perturbation, k=k)
 
 
 # --- the API's tidy rows -------------------------------------------------------------------------------
@@ -360,8 +386,8 @@ def indicator_rows(user: User, *, frm: dt.date | None = None, to: dt.date | None
                    municipality: str | None = None, sharing: bool = False) -> dict:
     """Every indicator for the period and breakdown, as the API and `tracker indicators` print them."""
     where = report_scope(user, school_codes, municipality)
-    dims = check_dimensions(user, by)
     k = min_cell() if suppressing(user, sharing) else None
+    dims = check_dimensions(user, by, protected=k is not None)
     shape = settle_period(k is not None, period=period, frm=frm, to=to, as_of=as_of)
     if k is not None:
         check_geography(user, shape, school_codes, municipality)
@@ -369,10 +395,10 @@ def indicator_rows(user: User, *, frm: dt.date | None = None, to: dt.date | None
                                keys=k is not None)
     key = canonical(dims)
     rows = tables_for(params, [key], k)[key]
-    # No "note" key: the API's document (tracker/api/openapi.json) allows none; min_cell and suppressed say it.
     return {"from": shape.frm.isoformat(), "to": shape.to.isoformat(), "as_of": shape.as_of.isoformat(),
             "period": shape.period.token if shape.period else None, "by": dims,
-            "min_cell": k, "suppressed": k is not None, "rows": [shareable(r, k) for r in rows]}
+            "min_cell": k, "suppressed": k is not None, "note": small_numbers_note(k) if k is not None else None,
+            "rows": [shareable(r, k) for r in rows]}
 
 
 # --- the report ----------------------------------------------------------------------------------------

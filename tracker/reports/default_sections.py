@@ -226,9 +226,10 @@ def small_numbers_definition(report: Report) -> str:
     r = disclosure.rules()
     return _("In reports for partners, or prepared for sharing, every count of children is changed by a small "
              "amount (at most %(d)d), always the same for the same children, and rounded to a multiple of %(b)d; "
-             "rates and totals are computed from these counts. A count below %(k)d is shown as \"<%(k)d\", and a "
-             "rate only where at least %(k)d children are counted. The days behind attendance rates are not shown. "
-             "Periods are whole school years, terms or months.", d=r.max_perturbation, b=r.rounding, k=r.threshold)
+             "each total is changed on its own, so the parts need not add up to it exactly. Rates of children are "
+             "computed from these counts; attendance rates are rounded to whole percent and their days are not "
+             "shown. A count below %(k)d is shown as \"<%(k)d\", and a rate only where at least %(k)d children "
+             "are counted. Periods are whole school years, terms or months.", d=r.max_perturbation, b=r.rounding, k=r.threshold)
 
 
 def _value(report: Report, row: dict | None, count: bool = False):

@@ -19,9 +19,12 @@ and XLSX files and the API (docs/reports.md explains the method to a partner's d
 4. **Rounding.** The perturbed count is rounded to the nearest multiple of ``DISCLOSURE_ROUNDING``.
    With a base of at least the threshold (the default: 5 and 5), the difference of any two
    published counts is a multiple of the base, so it can never be a number of 1-4 children.
-5. **Threshold.** A published count below ``SUPPRESSION_K`` is withheld (shown as "<5"); a group
-   with no children at all is shown the same way, so a withheld cell may hold 0 children or a
-   few. A rate is published only when its published denominator is at least the threshold, and
+   With the defaults (at most 2, base 5) the two steps act as a random rounding to 5 that is
+   consistent: a count that is a multiple of 5 is published as it is, any other goes to one of
+   its two neighbouring multiples, chosen by its cell key, the same way in every request.
+5. **Threshold.** A count below ``SUPPRESSION_K``, before or after perturbation, is withheld
+   (shown as "<5"); a group with no children at all is shown the same way, so a withheld cell may
+   hold 0 children or a few, and a published one always rests on at least the threshold. A rate is published only when its published denominator is at least the threshold, and
    it is computed from the published counts (so it tells nothing the counts do not), capped at
    100% and rounded to ``DISCLOSURE_RATE_DECIMALS`` decimals of a fraction (2: whole percent).
    Day-based rates (attendance, register completeness) need the published number of children
@@ -122,8 +125,15 @@ class Rules:
         return ((value + b // 2) // b) * b if b > 1 else value
 
     def publish(self, count: int | None, cell_key: int | None) -> int | None:
-        """The published value of a count of children: perturbed, rounded; None when withheld (below the threshold)."""
+        """The published value of a count of children: perturbed, rounded; None when withheld.
+
+        A count is withheld when it is below the threshold, before or after the perturbation: a published
+        value always rests on at least ``threshold`` children (a "5" is never one child), and "<5" means
+        what it says.
+        """
         count = int(count or 0)
+        if count < self.threshold:
+            return None
         value = self.rounded(count + self.perturbation(count, int(cell_key or 0)))
         return value if value >= self.threshold else None
 
@@ -231,7 +241,8 @@ def protect_tables(tables: dict[tuple[str, ...], list[dict]], r: Rules, dimensio
             names.add(row["indicator"])
             present.setdefault(by, set()).add((row["indicator"], tuple(_norm(row.get(d)) for d in by)))
             for d in by:
-                seen[d].add(_norm(row.get(d)))
+                if row.get(d) is not None:  # "no value" (level of out of school) is the indicator's own
+                    seen[d].add(_norm(row.get(d)))
     for by, rows in tables.items():
         protected = [protect_row(row, r) for row in rows if not row["indicator"].startswith("gpi_")]
         have = present.get(by, set())

@@ -52,7 +52,7 @@ def tidy_rows(report: Report) -> list[dict]:
 
 
 def note_row(report: Report) -> dict | None:
-    """The CSV's last line when small numbers are withheld: what "<k" and "x" mean."""
+    """The CSV's last line with disclosure control: how counts are perturbed and rounded, what "<k" means."""
     if not report.suppressed:
         return None
     return {**{k: None for k in COLUMNS}, "section": "about", "indicator": "small_numbers",
