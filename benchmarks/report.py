@@ -12,8 +12,8 @@ year of the build as the period, it then prints:
   - the time for the whole PDF from nothing (data + PDF), exact and for sharing. Aim: under 5 s.
 Every step after the cold run is the best of --repeat runs (default 3).
 
-    .venv/bin/python benchmarks/report.py [--children 50000] [--schools 300] [--database-url URL]
-                                          [--keep FILE] [--repeat 3] [--out-dir DIR]
+    .venv/bin/python benchmarks/report.py [--children 50000] [--schools 300] [--postgres | --database-url URL
+                                          [--reuse] | --keep FILE] [--repeat 3] [--out-dir DIR]
 """
 from __future__ import annotations
 
@@ -66,18 +66,35 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--children", type=int, default=50_000)
     ap.add_argument("--schools", type=int, default=300)
-    ap.add_argument("--database-url")
+    ap.add_argument("--database-url", help="a database to build into (postgresql+psycopg://... or sqlite:///...)")
+    ap.add_argument("--postgres", action="store_true", help="build into a throwaway PostgreSQL server of its own")
+    ap.add_argument("--reuse", action="store_true", help="with --database-url: the database is built already")
     ap.add_argument("--keep", metavar="FILE",
                     help="SQLite file to build into and keep; when it exists already, it is reused (migrated, not rebuilt)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per timed step after the warm-up (default 3)")
     ap.add_argument("--out-dir", metavar="DIR", help="also write the report's files there")
     args = ap.parse_args()
     bench = _load_indicators_benchmark()
-    reuse = bool(args.keep and os.path.exists(args.keep))
-    if args.keep:
+    reuse = bool(args.keep and os.path.exists(args.keep)) or (args.reuse and bool(args.database_url))
+    server = None
+    if args.postgres:
+        sys.path.insert(0, HERE)
+        from pgserver import PostgresServer
+
+        server = PostgresServer().start()
+        url = server.create_database("bench")
+    elif args.keep:
         url = f"sqlite:///{os.path.abspath(args.keep)}"
     else:
         url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='tracker-bench-')}/bench.sqlite3"
+    try:
+        run(args, bench, url, reuse)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def run(args, bench, url: str, reuse: bool) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     n = max(1, args.repeat)
     # Rendering uses url_for and the locale: a request context (which brings an app context).
@@ -86,7 +103,7 @@ def main() -> None:
 
         upgrade()
         if reuse:
-            print(f"reusing {args.keep}")
+            print(f"reusing {args.keep or 'the database'}")
         else:
             bench.build(args.children, args.schools)
 

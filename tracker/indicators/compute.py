@@ -392,11 +392,17 @@ def retention(p: Params, level: Level) -> list[tuple]:
     cohort = (_with_child(sa.select(*dims, *columns, record_key.label("record_key")).select_from(Enrolment), p)
               .where(Enrolment.level == level, Enrolment.start_date.between(p.frm, p.to), first_at_level,
                      sql.add_days(Enrolment.start_date, min(HORIZONS)) <= sql.lit(p.as_of)))
-    cohort = _scoped(cohort, p).subquery("cohort")
+    cohort = _scoped(cohort, p)
+    if p.keys:
+        # OFFSET 0 keeps the database from merging the subquery into the sums: the key sums read each
+        # enrolment's columns again, and merged, every EXISTS above would run twice.
+        cohort = cohort.offset(0)
+    cohort = cohort.subquery("cohort")
     keys = [cohort.c[k] for k in _keys(p)]
     sums = [sa.func.sum(cohort.c[f"{what}{h}"]) for h in HORIZONS for what in ("n", "kept", "moved")]
-    key_sums = [sa.func.sum(cohort.c[f"{what}{h}"] * cohort.c.record_key)
-                for h in HORIZONS for what in ("n", "kept", "moved")]
+    key_sums = ([sa.func.sum(cohort.c[f"{what}{h}"] * cohort.c.record_key)
+                 for h in HORIZONS for what in ("n", "kept", "moved")] if p.keys
+                else [sa.literal(0) for _h in HORIZONS for _w in ("n", "kept", "moved")])
     out = []
     width = 3 * len(HORIZONS)
     for row in db.session.execute(sa.select(*keys, *sums, *key_sums).group_by(*keys)):
