@@ -237,17 +237,53 @@ def check_geography(user: User | None, shape: Shape, school_codes: list[str] | N
 
 # --- disclosure control over a lattice of breakdowns ------------------------------------------------
 
-def protect(tables: dict[tuple[str, ...], list[dict]], k: int | None) -> None:
+AGE_BANDS = ("under_6", "6-10", "11-14", "15-17", "18+")  # tracker.indicators.sql.age_band
+
+
+def protect(tables: dict[tuple[str, ...], list[dict]], k: int | None, params: indicators.Params | None = None) -> None:
     """The rows as their reader may see them: exact (k None, staff) or through tracker.reports.disclosure.
 
-    Either way the rows lose their cell keys, which never leave this package.
+    Either way the rows lose their cell keys, which never leave this package. Protected tables show every
+    group a breakdown can have, withheld where nobody is in it (so a group of nobody looks like a group of a
+    few), and a municipality too small to be shown alone (DISCLOSURE_MIN_SCHOOL_CHILDREN) is withheld as a
+    group of a by-municipality table too, as it is refused as a place.
     """
     from tracker.reports import disclosure
 
     if k is None:
         disclosure.strip_keys(tables)
         return
-    disclosure.protect_tables(tables, disclosure.rules(), DIMENSIONS, _values)
+    rules = disclosure.rules()
+    domain = _domain(params, any("municipality" in by for by in tables))
+    disclosure.protect_tables(tables, rules, DIMENSIONS,
+                              lambda name, dim, seen: _values(name, dim, domain.get(dim, seen)),
+                              names=list(indicators.INDICATORS), rates=list(indicators.RATES))
+    small = domain.get("_small_municipalities") or set()
+    if small:
+        for by, rows in tables.items():
+            if "municipality" in by:
+                rows[:] = [disclosure.withhold(r) if r.get("municipality") in small else r for r in rows]
+
+
+def _domain(params: indicators.Params | None, municipalities: bool) -> dict[str, set]:
+    """Every group of the partners' dimensions, whether or not anybody is in it."""
+    from tracker.reports import disclosure
+    from tracker.types import Level, Sex, UascStatus
+
+    domain: dict[str, set] = {"sex": {s.value for s in Sex}, "uasc": {u.value for u in UascStatus},
+                              "level": {lv.value for lv in Level}, "age_band": set(AGE_BANDS)}
+    if municipalities and params is not None:
+        q = sa.select(School.id, School.municipality)
+        if params.school_ids is not None:
+            q = q.where(School.id.in_(params.school_ids))
+        by_place: dict[str, list[int]] = {}
+        for sid, place in db.session.execute(q):
+            by_place.setdefault(place, []).append(sid)
+        domain["municipality"] = set(by_place)
+        least = disclosure.rules().school_min_children
+        domain["_small_municipalities"] = {place for place, ids in by_place.items()
+                                           if children_in(params.frm, params.to, ids) < least}
+    return domain
 
 
 def _values(name: str, dim: str, seen: set) -> set:
@@ -288,7 +324,7 @@ def tables_for(params: indicators.Params, breakdowns: list[tuple[str, ...]], k: 
         for by in breakdowns:
             wanted.update(with_margins(by))
     tables = exact_tables(params, list(wanted))
-    protect(tables, k)
+    protect(tables, k, params)
     return tables
 
 
@@ -464,7 +500,15 @@ class Report:
             # shows withheld are those met in any table).
             for by, rows in self.tables.items():
                 rows[:] = [{**r, "suppressed": None} for r in self.raw[by]]
-        protect(self.tables, self.k)
+        protect(self.tables, self.k, self.params)
+        if self.k is not None:
+            # A section's fixed table by a dimension this deployment keeps from partners: every cell withheld.
+            from tracker.reports.disclosure import withhold
+
+            allowed = set(current_app.config["REPORT_PARTNER_DIMENSIONS"])
+            for by, rows in self.tables.items():
+                if not set(by) <= allowed:
+                    rows[:] = [withhold(r) for r in rows]
 
     def row(self, indicator: str, **dims) -> dict | None:
         """The row of an indicator in the breakdown given by the dims' names, or None when there is none."""

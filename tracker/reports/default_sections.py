@@ -1,6 +1,8 @@
 """Default plugin: the built-in sections of the retention and attendance report, and its page."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -173,6 +175,17 @@ def months_of(report: Report) -> list[dict]:
                 m = disclosure.protect_row(m, disclosure.rules())
             m.pop("_keys", None)
             months.append(m)
+        if report.k is not None and report.params.until >= report.params.frm:
+            # Every month of the period has a line: a month of nobody looks like a month of a few.
+            have = {m["month"] for m in months}
+            day = report.params.frm.replace(day=1)
+            while day <= report.params.until:
+                if day.strftime("%Y-%m") not in have:
+                    months.append(disclosure.withhold({"month": day.strftime("%Y-%m"), "indicator": "attendance_rate",
+                                                       "numerator": None, "denominator": None, "value": None,
+                                                       "children": None}))
+                day = (day + dt.timedelta(days=32)).replace(day=1)
+            months.sort(key=lambda m: m["month"])
         return months
     return report.cached("months", make)
 

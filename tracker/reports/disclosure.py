@@ -222,18 +222,22 @@ NONE = "\x00none"  # a real "no value" in a breakdown (e.g. level for out of sch
 
 
 def protect_tables(tables: dict[tuple[str, ...], list[dict]], r: Rules, dimensions: Iterable[str],
-                   groups_of: Any) -> None:
+                   groups_of: Any, names: Iterable[str] = (), rates: Iterable[str] = ()) -> None:
     """Replace every row of every table (breakdown -> rows) by what partners see.
 
     Groups a breakdown can have but that have no row (no children) are added, withheld: a partner
     cannot tell a group of nobody from a group of a few. ``groups_of(indicator, dimension, seen)``
-    gives the groups of a dimension for an indicator (``seen``: the values met in any row).
+    gives the groups of a dimension for an indicator (``seen``: the values met in any row); ``names``
+    are the indicators every table shows, whether or not any row has them, and ``rates`` those with a parity
+    index (shown withheld too where there is none).
     A parity index is recomputed from the published rates of girls and boys.
     """
     order = [d for d in dimensions if any(d in by for by in tables)]
+    names = list(names)
+    position = {name: i for i, name in enumerate(names)}
     seen: dict[str, set] = {d: set() for d in order}
     present: dict[tuple[str, ...], set] = {}
-    names: set[str] = set()
+    names: set[str] = set(names)
     for by, rows in tables.items():
         for row in rows:
             if row["indicator"].startswith("gpi_"):
@@ -257,6 +261,14 @@ def protect_tables(tables: dict[tuple[str, ...], list[dict]], r: Rules, dimensio
                         zero["children"] = None
                     protected.append(withhold(zero))
         gpis = [row for row in rows if row["indicator"].startswith("gpi_")]
+        others = tuple(d for d in by if d != "sex")
+        have_gpi = {(row["indicator"], tuple(_norm(row.get(d)) for d in others)) for row in gpis}
+        for name in rates:
+            for combo in itertools.product(*(sorted(groups_of(name, d, seen[d]), key=repr) for d in others)):
+                if (f"gpi_{name}", combo) not in have_gpi:
+                    protected.append(withhold({"indicator": f"gpi_{name}", **{d: None for d in by},
+                                               **{d: (None if v == NONE else v) for d, v in zip(others, combo)},
+                                               "numerator": None, "denominator": None, "value": None}))
         rows[:] = protected + [{"_gpi": True, **row} for row in gpis]
     # Parity indices from the published rates of the same groups by sex.
     for by, rows in tables.items():
@@ -275,6 +287,10 @@ def protect_tables(tables: dict[tuple[str, ...], list[dict]], r: Rules, dimensio
                        "denominator": rates["male"], "value": value, "suppressed": None if value is not None else SMALL}
             if value is None:
                 rows[i] = withhold(rows[i])
+    for by, rows in tables.items():  # the order of the indicators, then of the groups; parity indices last
+        rows.sort(key=lambda row: (row["indicator"].startswith("gpi_"),
+                                   position.get(row["indicator"].removeprefix("gpi_"), len(position)),
+                                   row["indicator"], [str(row.get(d)) for d in by]))
 
 
 def _norm(value):
