@@ -106,8 +106,19 @@ def all_rows(*tables: str) -> list:
 
 
 def period(world) -> dict:
+    """Dates of the current school year: what staff may ask exact figures for."""
     today = dt.date.today()
     return {"from": world.year.first_day.isoformat(), "to": min(today, world.year.last_day).isoformat()}
+
+
+def school_year(world) -> dict:
+    """The current school year as a fixed period: what partners (and sharing=1) ask for. It is counted up to
+    the end of last month (world's school year starts on 1 September, so from October on there is one)."""
+    return {"period": world.year.label}
+
+
+def end_of_last_month() -> dt.date:
+    return dt.date.today().replace(day=1) - dt.timedelta(days=1)
 
 
 def csrf_token(html: str) -> str:
@@ -358,7 +369,6 @@ def test_teachers_have_no_reports(app, client, world):
 
 
 @pytest.mark.parametrize("params, words", [
-    ({}, "from"),
     ({"from": "2026-01-01"}, "to"),
     ({"from": "2026-6-30", "to": "2026-07-01"}, "from must be a date like 2026-06-30"),
     ({"from": "20260630", "to": "2026-07-01"}, "from must be a date like 2026-06-30"),
@@ -373,6 +383,16 @@ def test_teachers_have_no_reports(app, client, world):
     ({"from": "2026-01-01", "to": "2026-07-01", "sharing": "maybe"}, "sharing"),
     ({"from": "2026-01-01", "to": "2026-07-01", "municipality": "Beo\x00grad"}, "control"),
     ({"from": "2026-01-01", "to": "2026-07-01", "school": "S" * 500}, "too long"),
+    # Partners choose a fixed period: any two dates are a clear 400, and so is a period that is not one.
+    ({"from": "2026-01-01", "to": "2026-07-01"}, "choose a period instead of dates"),
+    ({"as_of": "2026-06-30"}, "choose a period instead of dates"),
+    ({"period": "2025/26-3"}, "is not a period"),
+    ({"period": "2031/32"}, "There are no figures for 2031/32 yet"),
+    ({"period": "2025/26", "from": "2026-01-01", "to": "2026-07-01"}, "not both"),
+    # One place at a time, and a school only with enough children (world's schools have one child each).
+    ({"school": ["SA001", "SB002"]}, "not a set of schools"),
+    ({"school": "SA001"}, "too few to be shown alone: choose its municipality, Beograd"),
+    ({"municipality": "Beograd"}, "too few to be shown alone"),
 ])
 def test_bad_parameters_are_a_clear_400(app, client, world, params, words):
     token, _ = issue(world.partner)
@@ -383,6 +403,18 @@ def test_bad_parameters_are_a_clear_400(app, client, world, params, words):
         r, body = api(client, "/report.csv", token, **params)
         assert r.status_code == 400, params
         assert words in body["error"]["message"]
+
+
+def test_staff_send_a_period_or_both_dates(app, client, world):
+    token, _ = issue(world.admin)
+    r, body = api(client, "/indicators", token)
+    assert r.status_code == 400 and "Choose a period, or the first and the last day" in body["error"]["message"]
+    r, body = api(client, "/indicators", token, **{"to": "2026-07-01"})
+    assert r.status_code == 400 and "Send both from and to" in body["error"]["message"]
+    r, body = api(client, "/indicators", token, **school_year(world))
+    assert r.status_code == 200, body
+    assert (body["period"], body["from"], body["min_cell"], body["note"]) == (
+        world.year.label, world.year.first_day.isoformat(), None, None)
 
 
 def test_reports_do_not_take_by(app, client, world):
@@ -405,22 +437,27 @@ def fake_reports(monkeypatch):
             super().__init__(message)
             self.message = message
 
-    def indicator_rows(user, *, frm, to, as_of, by, school_codes, municipality, sharing):
-        calls.append(("indicator_rows", user, dict(frm=frm, to=to, as_of=as_of, by=by, school_codes=school_codes,
-                                                   municipality=municipality, sharing=sharing)))
+    def indicator_rows(user, *, period, frm, to, as_of, by, school_codes, municipality, sharing):
+        calls.append(("indicator_rows", user, dict(period=period, frm=frm, to=to, as_of=as_of, by=by,
+                                                   school_codes=school_codes, municipality=municipality,
+                                                   sharing=sharing)))
         if "XX999" in school_codes:
             raise ReportError("unknown school XX999")
         if "BOOM" in school_codes:
             raise RuntimeError("a bug")
-        return {"from": frm, "to": to, "as_of": as_of or to, "by": by, "min_cell": 5, "suppressed": True,
+        if period:  # the period's dates, as the real function settles them
+            frm, to = dt.date(2025, 9, 1), dt.date(2026, 6, 30)
+        return {"from": frm, "to": to, "as_of": as_of or to, "period": period, "by": by, "min_cell": 5,
+                "suppressed": True, "note": "Counts are perturbed and rounded.",
                 "rows": [{"indicator": "enrolled", **{d: "female" for d in by}, "numerator": None,
                           "denominator": None, "value": None, "children": None, "suppressed": "small"},
                          {"indicator": "attendance_rate", **{d: "male" for d in by}, "numerator": 90,
                           "denominator": 100, "value": 0.9, "children": 12, "suppressed": None}]}
 
-    def build_report(user, *, frm, to, as_of, school_codes, municipality, sharing):
-        calls.append(("build_report", user, dict(frm=frm, to=to, as_of=as_of, school_codes=school_codes,
-                                                 municipality=municipality, sharing=sharing)))
+    def build_report(user, *, period, frm, to, as_of, school_codes, municipality, sharing):
+        calls.append(("build_report", user, dict(period=period, frm=frm, to=to, as_of=as_of,
+                                                 school_codes=school_codes, municipality=municipality,
+                                                 sharing=sharing)))
         return {"report": True}
 
     def render(fmt, report):
@@ -456,13 +493,20 @@ def test_indicators_pass_the_parameters_on_and_answer_with_iso_dates(app, client
                                                                      ["sex", "uasc"])
     name, user, kwargs = fake_reports[-1]
     assert name == "indicator_rows" and user == world.partner
-    assert kwargs == {"frm": dt.date(2026, 1, 1), "to": dt.date(2026, 6, 30), "as_of": None, "by": ["sex", "uasc"],
-                      "school_codes": ["SA001", "SB002"], "municipality": "Beograd", "sharing": True}
+    assert kwargs == {"period": None, "frm": dt.date(2026, 1, 1), "to": dt.date(2026, 6, 30), "as_of": None,
+                      "by": ["sex", "uasc"], "school_codes": ["SA001", "SB002"], "municipality": "Beograd",
+                      "sharing": True}
     api(client, "/indicators", token, **{"from": "2026-01-01", "to": "2026-06-30", "as_of": "2026-08-31",
                                          "by": "age_band,level"})
     assert fake_reports[-1][2]["as_of"] == dt.date(2026, 8, 31)
     assert fake_reports[-1][2]["by"] == ["age_band", "level"]
     assert fake_reports[-1][2]["sharing"] is False
+    # A period is passed on as it is (the reports settle it), with no dates.
+    r, body = api(client, "/indicators", token, period=" 2025/26 ", by="sex")
+    assert r.status_code == 200, body
+    assert (body["period"], body["from"], body["to"]) == ("2025/26", "2025-09-01", "2026-06-30")
+    assert {k: fake_reports[-1][2][k] for k in ("period", "frm", "to", "as_of")} == {
+        "period": "2025/26", "frm": None, "to": None, "as_of": None}
 
 
 def test_a_report_error_is_a_400_with_its_message(app, client, world, fake_reports):
@@ -482,7 +526,7 @@ def test_a_bug_is_still_a_json_answer(app, client, world, fake_reports, caplog):
 @pytest.mark.parametrize("fmt, mimetype", [("pdf", "application/pdf"), ("csv", "text/csv"),
                                            ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")])
 def test_report_files_are_attachments(app, client, world, fake_reports, fmt, mimetype):
-    r, _ = api(client, f"/report.{fmt}", issue(world.partner)[0], school="SA001", **period(world))
+    r, _ = api(client, f"/report.{fmt}", issue(world.partner)[0], school="SA001", **school_year(world))
     assert r.status_code == 200
     assert r.mimetype == mimetype
     assert r.headers["Content-Disposition"] == f"attachment; filename=tracker-report-{fmt}.{fmt}"
@@ -490,6 +534,7 @@ def test_report_files_are_attachments(app, client, world, fake_reports, fmt, mim
     assert mimetype in SPEC["paths"][f"/report.{fmt}"]["get"]["responses"]["200"]["content"]
     assert [c[0] for c in fake_reports] == ["build_report", "render"]
     assert fake_reports[0][2]["school_codes"] == ["SA001"]
+    assert fake_reports[0][2]["period"] == world.year.label
     assert fake_reports[1][1] == fmt
 
 
@@ -498,18 +543,36 @@ def test_report_files_are_attachments(app, client, world, fake_reports, fmt, mim
 
 def test_partner_pulls_indicators_with_small_cells_suppressed(app, client, world):
     token, _ = issue(world.partner)
-    r, body = api(client, "/indicators", token, by="sex", **period(world))
+    r, body = api(client, "/indicators", token, by="level,sex", **school_year(world))
     assert r.status_code == 200, body
-    assert body["suppressed"] is True and body["min_cell"] >= 2
+    assert body["suppressed"] is True and body["min_cell"] == 5
+    assert "rounded to a multiple of 5" in body["note"]
+    # The school year, counted up to the end of last month and as of that day.
+    assert (body["period"], body["from"], body["to"], body["as_of"]) == (
+        world.year.label, world.year.first_day.isoformat(), end_of_last_month().isoformat(),
+        end_of_last_month().isoformat())
     enrolled = [row for row in body["rows"] if row["indicator"] == "enrolled"]
-    assert enrolled and all(row["suppressed"] in ("small", "secondary") for row in enrolled)
-    assert all(row["value"] is None for row in enrolled)
-    assert any(row["suppressed"] == "small" for row in enrolled)
+    # One boy in primary, one girl in secondary, nobody else: every group is withheld, the empty ones too.
+    assert {(row["level"], row["sex"]) for row in enrolled} == {(lv, sx) for lv in ("primary", "secondary")
+                                                               for sx in ("female", "male")}
+    assert all(row["suppressed"] == "small" for row in enrolled)
+    assert all(row["value"] is None and row["numerator"] is None for row in enrolled)
+    for row in body["rows"]:
+        if row["indicator"] in ("attendance_rate", "register_completeness"):
+            assert row["numerator"] is None and row["denominator"] is None  # no days, ever
+    # The same request gives the same answer: nothing to average away.
+    assert api(client, "/indicators", token, by="level,sex", **school_year(world))[1] == body
+
+
+def test_partner_without_a_period_gets_the_current_school_year(app, client, world):
+    r, body = api(client, "/indicators", issue(world.partner)[0])
+    assert r.status_code == 200, body
+    assert body["period"] == world.year.label and body["to"] == end_of_last_month().isoformat()
 
 
 @pytest.mark.parametrize("by", ["country", "centre", "sex,country", "centre,uasc"])
 def test_partner_may_not_break_down_by_country_or_centre(app, client, world, by):
-    r, body = api(client, "/indicators", issue(world.partner)[0], by=by, **period(world))
+    r, body = api(client, "/indicators", issue(world.partner)[0], by=by, **school_year(world))
     assert r.status_code == 400
     assert ("country" if "country" in by else "centre") in body["error"]["message"]
 
@@ -518,9 +581,9 @@ def test_partner_combines_at_most_the_allowed_number_of_dimensions(app, client, 
     token, _ = issue(world.partner)
     most = app.config["REPORT_PARTNER_MAX_DIMENSIONS"]
     allowed = app.config["REPORT_PARTNER_DIMENSIONS"]
-    r, body = api(client, "/indicators", token, by=",".join(allowed[:most]), **period(world))
+    r, body = api(client, "/indicators", token, by=",".join(allowed[:most]), **school_year(world))
     assert r.status_code == 200, body
-    r, body = api(client, "/indicators", token, by=",".join(allowed[:most + 1]), **period(world))
+    r, body = api(client, "/indicators", token, by=",".join(allowed[:most + 1]), **school_year(world))
     assert r.status_code == 400 and str(most) in body["error"]["message"]
 
 
@@ -544,20 +607,30 @@ def test_admin_sees_unsuppressed_numbers_unless_sharing(app, client, world):
     token, _ = issue(world.admin)
     _, body = api(client, "/indicators", token, **period(world))
     enrolled = next(row for row in body["rows"] if row["indicator"] == "enrolled")
-    assert enrolled["value"] == 2
-    _, shared = api(client, "/indicators", token, sharing="1", **period(world))
-    assert shared["suppressed"] is True
+    assert enrolled["value"] == 2 and body["suppressed"] is False and body["period"] is None
+    # Sharing is exactly what partners get: a period, not dates.
+    r, refused = api(client, "/indicators", token, sharing="1", **period(world))
+    assert r.status_code == 400 and "choose a period instead of dates" in refused["error"]["message"]
+    _, shared = api(client, "/indicators", token, sharing="1", **school_year(world))
+    assert shared["suppressed"] is True and shared["min_cell"] == 5 and shared["period"] == world.year.label
+    enrolled = next(row for row in shared["rows"] if row["indicator"] == "enrolled")
+    assert enrolled["suppressed"] == "small" and enrolled["value"] is None  # 2 children: fewer than 5
+    # And with the partners' breakdown limits.
+    r, body = api(client, "/indicators", token, sharing="1", by="country", **school_year(world))
+    assert r.status_code == 400 and "country" in body["error"]["message"]
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "xlsx", "csv"])
 def test_partner_downloads_the_report(app, client, world, fmt):
-    r, _ = api(client, f"/report.{fmt}", issue(world.partner)[0], **period(world))
+    r, _ = api(client, f"/report.{fmt}", issue(world.partner)[0], **school_year(world))
     assert r.status_code == 200, r.text[:500]
     assert r.headers["Content-Disposition"].startswith("attachment")
     assert r.mimetype in SPEC["paths"][f"/report.{fmt}"]["get"]["responses"]["200"]["content"]
     assert r.data
     for child in (world.child_a, world.child_b):
         assert child.code.encode() not in r.data and child.family_name.encode() not in r.data
+    r, body = api(client, f"/report.{fmt}", issue(world.partner)[0], **period(world))
+    assert r.status_code == 400 and "choose a period instead of dates" in body["error"]["message"]
 
 
 # --- the admin page --------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The partner's home page shows the report's figures: the partner dimension limits, small cells shown as
-"<k" with secondary suppression, zero groups kept, all through tracker.reports.data."""
+"""The partner's home page shows the report's figures for the current school year, counted to the end of last
+month: the partner dimension limits, counts perturbed and rounded to a multiple of 5, small cells and groups of
+nobody shown as "<k", all through tracker.reports.data."""
 from __future__ import annotations
 
 import datetime as dt
@@ -85,38 +86,72 @@ def test_partner_tables_stay_within_the_partner_dimensions(client, auth, crowd, 
     app.config["REPORT_PARTNER_MAX_DIMENSIONS"] = 1
     assert [t[0] for t in page_tables(client)] == [["Level", "Enrolled"]]
     app.config["REPORT_PARTNER_DIMENSIONS"] = []
-    assert page_tables(client) == [[["Enrolled"], ["15"]]]  # the total alone: 8 in primary, 7 in secondary
+    # The total alone: 8 in primary, 7 in secondary; 15 is a multiple of 5, so it is published as it is.
+    assert page_tables(client) == [[["Enrolled"], ["15"]]]
 
 
-def test_small_cells_have_secondary_suppression_and_zero_groups_stay(client, auth, crowd):
-    """Primary has 8 children, 1 of them a girl: showing the 7 boys beside the level's 8 would give her away.
-    Secondary has 7 girls and no boy: the zero is a small group, and the 7 would tell it."""
+def last_whole_day(today: dt.date) -> dt.date:
+    return today.replace(day=1) - dt.timedelta(days=1)
+
+
+TRUE = {("Primary", "Female"): 1, ("Primary", "Male"): 7, ("Secondary", "Female"): 7, ("Secondary", "Male"): 0}
+
+
+def test_small_and_empty_groups_are_withheld_and_counts_are_multiples_of_five(app, client, auth, crowd):
+    """Primary has 8 children, 1 of them a girl; secondary has 7 girls and no boy. The girl and the group of
+    nobody are "<5"; every other figure is a multiple of 5, so no difference of two figures on the page (the
+    level's total minus its boys, say) can be a number of 1-4 children."""
     auth.login(crowd.partner)
     by_level_sex = page_tables(client)[0]
     assert by_level_sex[0] == ["Level", "Sex", "Enrolled"]
     cells = {(level, sex): n for level, sex, n in by_level_sex[1:]}
-    assert cells == {("Primary", "Female"): "<5", ("Primary", "Male"): "x",
-                     ("Secondary", "Female"): "x", ("Secondary", "Male"): "<5"}
-    today = dt.date.today()
-    levels = data.build_report(crowd.partner, frm=today, to=today, as_of=today).table("level")
-    assert [(r["level"], r["numerator"]) for r in levels if r["indicator"] == "enrolled"] == [
-        ("primary", 8), ("secondary", 7)]  # what the figures above would have been worked out from
+    assert set(cells) == set(TRUE)  # the group of nobody is a row too
+    assert cells[("Primary", "Female")] == "<5" and cells[("Secondary", "Male")] == "<5"
+    for key, shown in cells.items():
+        if shown != "<5":  # 7 children: 5 or 10, never 7
+            assert shown.isdigit() and int(shown) % 5 == 0 and int(shown) >= 5 and abs(int(shown) - TRUE[key]) <= 4
+    with app.test_request_context():
+        report = data.build_report(crowd.partner, today=dt.date.today())
+        levels = {r["level"]: r["numerator"] for r in report.table("level") if r["indicator"] == "enrolled"}
+        # The exact figures that differencing would need are not to be had: partners get periods, not dates.
+        today = dt.date.today()
+        with pytest.raises(data.ReportError, match="choose a period instead of dates"):
+            data.build_report(crowd.partner, frm=today, to=today, as_of=today)
+    for level in ("primary", "secondary"):
+        assert levels[level] is None or levels[level] % 5 == 0
+        boys = cells[(level.title(), "Male")]
+        if levels[level] is not None and boys.isdigit():
+            assert (levels[level] - int(boys)) % 5 == 0  # never the 1 girl of primary
 
 
-def test_the_dashboard_figures_are_the_reports(client, auth, crowd):
+def test_the_dashboard_figures_are_the_reports(app, client, auth, crowd):
     auth.login(crowd.partner)
     today = dt.date.today()
-    shown = queries.partner_overview(crowd.partner, today)
-    assert [t["by"] for t in shown] == [("level", "sex"), ("level", "uasc")]
-    report = data.build_report(crowd.partner, frm=today, to=today, as_of=today)
+    with app.test_request_context():
+        shown = queries.partner_overview(crowd.partner, today)
+        # The report of the same period: the current school year, up to the end of last month.
+        report = data.build_report(crowd.partner, period=crowd.year.label)
+    assert shown["error"] is None
+    assert [t["by"] for t in shown["tables"]] == [("level", "sex"), ("level", "uasc")]
     assert report.suppressed and report.k == data.min_cell()
-    for table in shown:
+    assert shown["report"].period.token == report.period.token == crowd.year.label
+    assert shown["report"].as_of == report.as_of == last_whole_day(today)
+    for table in shown["tables"]:
         assert table["rows"] == [r for r in report.table(*table["by"]) if r["indicator"] == "enrolled"]
-        assert table["rows"] and all(r["suppressed"] or r["numerator"] >= data.min_cell() for r in table["rows"])
-    # And the page prints exactly those cells, in that order.
-    page = page_tables(client)
-    assert len(page) == len(shown)
-    for table, rows in zip(shown, page):
+        assert table["rows"] and all(r["suppressed"] or (r["numerator"] >= data.min_cell() and r["numerator"] % 5 == 0)
+                                     for r in table["rows"])
+    # And the page prints exactly those cells, in that order, under the day they are counted on.
+    r = client.get("/")
+    with app.test_request_context():
+        day = app.jinja_env.filters["date"](report.as_of)
+    assert f"Children enrolled on {day}" in r.text
+    assert "can differ from the true count by up to 4" in r.text
+    page = Tables(r.text).tables
+    assert len(page) == len(shown["tables"])
+    for table, rows in zip(shown["tables"], page):
         printed = [row[-1] for row in rows[1:]]
-        assert printed == [f"<{data.min_cell()}" if r["suppressed"] == "small" else "x" if r["suppressed"]
-                           else str(r["numerator"]) for r in table["rows"]]
+        assert printed == [f"<{data.min_cell()}" if r["suppressed"] else str(r["numerator"]) for r in table["rows"]]
+    # The report page of that period shows the same total.
+    html = client.get(f"/reports/?period={crowd.year.label}").get_data(as_text=True)
+    total = report.row("enrolled")
+    assert (f"<dd>{total['numerator']}</dd>" if not total["suppressed"] else "&lt;5") in html

@@ -2,7 +2,8 @@
 the API's query parameters, the reports page and its downloads, ``tracker indicators`` and
 ``tracker report``, and the register's day in the URL. Every bad value is a 4xx (the commands: a
 usage error, exit code 2) whose message names the parameter, never a 500 or a traceback; and every
-example the OpenAPI document gives works.
+example the OpenAPI document gives works. Dates are for staff's exact figures: partners choose a fixed
+period, so any valid dates from a partner are a 400 that says so.
 """
 from __future__ import annotations
 
@@ -61,8 +62,8 @@ BAD_QUERIES = [
     (OK + "&as_of=%20", "as_of is empty"),
     ("from=2025-02-30&to=2026-06-30", "from must be a date like 2026-06-30"),
     ("from=2026-01-01&to=2026-02-30", "to must be a date like 2026-06-30"),
-    ("from=&to=2026-06-30", "from is required"),
-    ("from=2026-01-01&to=", "to is required"),
+    ("from=&to=2026-06-30", "from is empty"),
+    ("from=2026-01-01&to=", "to is empty"),
     ("from=2026-06-30&to=2026-01-01", "(to) is before its start (from)"),
     ("from=2020-01-01&to=2026-06-30", "to is more than 3 years after from"),
     ("from=2026-01-01&from=2026-02-01&to=2026-06-30", "from is given more than once"),
@@ -108,20 +109,34 @@ def test_api_refuses_huge_and_repeated_breakdowns(client, world):
     assert r.status_code == 400 and "Unknown parameter by" in r.get_json()["error"]["message"]
 
 
+EDGES = [
+    f"from={dates.EARLIEST}&to={dates.years_after(dates.EARLIEST, 1)}",
+    f"from={dates.years_after(LATEST, -1)}&to={LATEST}&as_of={LATEST}",
+    "from=2023-09-01&to=2026-09-01",  # exactly three years
+    "from=2024-02-29&to=2027-02-28",  # three years from a leap day
+    "from=2026-06-30&to=2026-06-30&as_of=2000-01-01",
+]
+
+
 def test_api_accepts_the_edges_of_the_range(client, world):
-    token = token_for(world.partner)
-    for query in [
-        f"from={dates.EARLIEST}&to={dates.years_after(dates.EARLIEST, 1)}",
-        f"from={dates.years_after(LATEST, -1)}&to={LATEST}&as_of={LATEST}",
-        "from=2023-09-01&to=2026-09-01",  # exactly three years
-        "from=2024-02-29&to=2027-02-28",  # three years from a leap day
-        "from=2026-06-30&to=2026-06-30&as_of=2000-01-01",
-    ]:
+    token = token_for(world.admin)  # exact figures: any dates in the range
+    for query in EDGES:
         r = get(client, "/indicators", query, token)
         body = validated(r, "/indicators")
         assert r.status_code == 200, (query, body)
+        assert body["period"] is None and body["suppressed"] is False
     r = get(client, "/indicators", "from=2023-09-01&to=2026-09-02", token)  # three years and a day
     assert r.status_code == 400 and "more than 3 years" in r.get_json()["error"]["message"]
+
+
+def test_api_answers_a_partners_good_dates_with_a_400_asking_for_a_period(client, world):
+    token = token_for(world.partner)
+    for path in ("/indicators", *REPORT_PATHS):
+        for query in EDGES:
+            r = get(client, path, query, token)
+            body = validated(r, path)
+            assert r.status_code == 400, (path, query, body)
+            assert "choose a period instead of dates" in body["error"]["message"], (path, query, body)
 
 
 def test_messages_are_translated(client, world):
@@ -221,21 +236,62 @@ def test_the_document_has_examples_for_every_required_parameter():
                 assert _examples(param), f"{method} {path}: {param['name']} has no example"
 
 
+DATE_PARAMS = ("from", "to", "as_of")
+
+
+def _known_year(label: str) -> None:
+    """The school year of the document's period example (2025/26), so that the example has figures."""
+    import sqlalchemy as sa
+
+    from tracker.models import AcademicYear
+
+    if db.session.scalar(sa.select(AcademicYear).where(AcademicYear.label == label)) is None:
+        start = int(label[:4])
+        db.session.add(AcademicYear(label=label, first_day=dt.date(start, 9, 1), last_day=dt.date(start + 1, 6, 30)))
+        db.session.commit()
+
+
+def _enough_children(world, school, n: int = 20) -> None:
+    """Children enough for the school's municipality to be shown alone (DISCLOSURE_MIN_SCHOOL_CHILDREN)."""
+    from tracker.models import Child, Enrolment
+    from tracker.types import LegalBasis, Level
+
+    for i in range(n):
+        c = Child(code=f"C-EX{i:04d}", given_name=f"G{i}", family_name="F", name_original="", name_key="g f",
+                  sex="female" if i % 2 else "male", birth_date=dt.date(world.year.first_day.year - 10, 1, 1),
+                  country="AFG", first_language="prs", legal_basis=LegalBasis.public_task)
+        db.session.add(c)
+        db.session.add(Enrolment(child=c, school=school, year=world.year, level=Level.primary, grade=4,
+                                 school_class=world.class_a, start_date=world.year.first_day))
+    db.session.commit()
+
+
 def test_every_example_in_the_openapi_document_works(client, world):
     """Each operation with its required parameters' examples, then each parameter's examples (200) and the
-    values its schema names (enum, default: never a 5xx), then every example at once (never a 5xx), as a
-    partner: the users the document is written for."""
-    token = token_for(world.partner)
+    values its schema names (enum, default: never a 5xx), then every example at once (never a 5xx).
+
+    Each example is tried by the user it is written for: the period, the breakdown, the place and sharing as a
+    partner (the default period is the current school year); the dates (only staff send dates, and only both
+    from and to) and the list of schools (partners choose one school at most) as an admin, with the dates'
+    examples for the others; a partner sending them gets a 400, never a 5xx. The world has the school year of
+    the period example and enough children in the municipality of the example to show it alone."""
+    period_example = _examples(SPEC["components"]["parameters"]["period"])[0]
+    _known_year(period_example.split("-")[0])
+    municipality = _examples(SPEC["components"]["parameters"]["municipality"])[0]
+    assert municipality == world.school_a.municipality
+    _enough_children(world, world.school_a)  # Beograd, large enough to be shown alone
+    tokens = {"partner": token_for(world.partner), "admin": token_for(world.admin)}
     for path, method, op in _operations():
         params = [_resolve(p) for p in op.get("parameters", [])]
         base = [pair for p in params if p.get("required") for pair in _pairs(p, _examples(p)[0])]
+        dated = base + [pair for p in params if p["name"] in ("from", "to") for pair in _pairs(p, _examples(p)[0])]
         seen = {}
 
-        def call(query):
-            key = tuple(sorted(query))
+        def call(query, who="partner"):
+            key = (who, tuple(sorted(query)))
             if key not in seen:
                 r = client.open(f"/api/v1{path}", method=method.upper(), query_string=query,
-                                headers={"Authorization": f"Bearer {token}"})
+                                headers={"Authorization": f"Bearer {tokens[who]}"})
                 if r.mimetype == "application/json":
                     validated(r, path, method)
                 seen[key] = (r.status_code, r.data[:300])
@@ -243,16 +299,25 @@ def test_every_example_in_the_openapi_document_works(client, world):
 
         assert call(base)[0] == 200, (path, base, call(base))
         for p in params:
-            others = [pair for pair in base if pair[0] != p["name"]]
+            staff = p["name"] in (*DATE_PARAMS, "school")
+            who, others = ("admin", [pair for pair in dated if pair[0] != p["name"]]) if staff else \
+                ("partner", [pair for pair in base if pair[0] != p["name"]])
             for example in _examples(p):
-                status, data = call(others + _pairs(p, example))
-                assert status == 200, (path, p["name"], example, data)
+                status, data = call(others + _pairs(p, example), who)
+                assert status == 200, (path, who, p["name"], example, data)
+                if staff:  # from a partner: a clear 400 (choose a period; one school), never a 5xx
+                    status, data = call(others + _pairs(p, example), "partner")
+                    assert status == 400, (path, p["name"], example, data)
             for value in _schema_values(p):
-                status, data = call(others + _pairs(p, value))
-                assert status < 500, (path, p["name"], value, data)
+                for user in tokens:
+                    status, data = call(others + _pairs(p, value), user)
+                    assert status < 500, (path, user, p["name"], value, data)
+        if any(p["name"] == "period" for p in params):  # a period instead of dates is for staff too
+            assert call(base + [("period", period_example)], "admin")[0] == 200, path
         # every example at once (some exclude each other, e.g. school and municipality: a 400 then)
         together = [pair for p in params if _examples(p) for pair in _pairs(p, _examples(p)[0])]
-        assert call(together)[0] < 500, (path, together)
+        for user in tokens:
+            assert call(together, user)[0] < 500, (path, user, together)
 
 
 def test_the_documents_error_example_is_a_real_answer(client, world):
@@ -303,7 +368,7 @@ def test_reports_page_refuses_bad_dates_beside_the_field(client, auth, world):
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
 def test_report_downloads_refuse_bad_dates_naming_the_field(client, auth, world, fmt):
-    auth.login(world.partner)
+    auth.login(world.admin)
     for query, words in PAGE_BAD:
         r = client.get(f"/reports/report.{fmt}?" + query, headers={"Accept": "application/json"})
         assert r.status_code == 400, query
@@ -311,6 +376,17 @@ def test_report_downloads_refuse_bad_dates_naming_the_field(client, auth, world,
         assert words in message and "Please correct the report's dates." in message, (query, message)
         if "Not a valid date" in words:
             assert "From: Not a valid date" in message
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
+def test_report_downloads_refuse_a_partners_dates(client, auth, world, fmt):
+    """A partner's dates, good or bad, are a 400: the bad ones name the field, the good ones ask for a period."""
+    auth.login(world.partner)
+    for query, words in PAGE_BAD:
+        r = client.get(f"/reports/report.{fmt}?" + query, headers={"Accept": "application/json"})
+        assert r.status_code == 400, query
+        message = r.get_json()["message"]
+        assert words in message or "choose a period instead of dates" in message, (query, message)
 
 
 def test_reports_page_accepts_an_empty_as_of_and_the_edges(client, auth, world):

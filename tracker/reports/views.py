@@ -144,7 +144,8 @@ def _checked_params(form: ReportForm) -> dict | None:
     if request.args and not form.validate():
         return None
     params = _request_params(form)
-    if "frm" in params and not form.check_period(params["frm"], params["to"], params["as_of"]):
+    if not params["sharing"] and "frm" in params and not form.check_period(params["frm"], params["to"],
+                                                                           params.get("as_of")):
         return None
     return params
 
