@@ -145,11 +145,13 @@ def password_hash():
 
 
 def current_year_bounds(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """A school year that covers today: September to June, stretched to August in the summer."""
+    """A school year that covers today: September to June, stretched to August in the summer, and back to
+    August in September (partners' figures need a whole month of the year behind today)."""
     today = today or dt.date.today()
     start_year = today.year if today.month >= 9 else today.year - 1
     last = dt.date(start_year + 1, 6, 20)
-    return dt.date(start_year, 9, 1), max(last, dt.date(start_year + 1, 8, 31) if today > last else last)
+    first = dt.date(start_year, 8, 1) if today.month == 9 else dt.date(start_year, 9, 1)
+    return first, max(last, dt.date(start_year + 1, 8, 31) if today > last else last)
 
 
 @dataclass
