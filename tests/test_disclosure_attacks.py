@@ -33,7 +33,6 @@ import itertools
 import math
 import random
 from collections import defaultdict
-from html.parser import HTMLParser
 from unittest import mock
 
 import pytest
@@ -42,6 +41,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PASSWORD
+from tests.test_dashboard_disclosure import Tables
 from tests.test_indicator_properties import KINDS, new_app, pg  # noqa: F401  (fixtures)
 from tests.test_indicators import D, Pop, school_days
 from tracker.attendance.operations import upsert_records
@@ -659,32 +659,6 @@ def test_differencing_a_year_its_terms_and_its_months(population, geo):
 
 # --- 3. the home page against the report ------------------------------------------------------------------------
 
-class PageTables(HTMLParser):
-    """The texts of the cells of each table on a page."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.tables, self._cell = [], None
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr" and self.tables:
-            self.tables[-1].append([])
-        elif tag in ("td", "th"):
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append(" ".join(self._cell.split()))
-            self._cell = None
-
-    def handle_data(self, text):
-        if self._cell is not None:
-            self._cell += text
-
-
 def shown(rows, by) -> dict:
     """{(indicator, dims): (withheld, count)} of the rows (the count None when withheld)."""
     return {(r["indicator"], dims_of(r, by)): (bool(r.get("suppressed")), r.get("numerator")) for r in rows}
@@ -739,7 +713,7 @@ def test_the_home_page_matches_the_api_and_repeats_itself(population, client, pa
     client.post("/login", data={"email": user.email, "password": PASSWORD})
     overview = queries.partner_overview(user, dt.date.today())
     assert overview["error"] is None
-    pages = [PageTables(client.get("/").get_data(as_text=True)).tables for _ in range(2)]
+    pages = [Tables(client.get("/").get_data(as_text=True)).tables for _ in range(2)]
     assert pages[0] == pages[1] and pages[0]
     printed = [[row[-1] for row in t[1:]] for t in pages[0]]
     k = overview["report"].k
