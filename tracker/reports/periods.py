@@ -99,12 +99,29 @@ def find(token: str, today: dt.date) -> Period:
                         "ended, and only for the school years tracker knows.", period=token))
 
 
-def default(today: dt.date) -> Period | None:
-    """The school year of the last whole month (the newest school year with one), for a page opened without a choice."""
+def default(today: dt.date, *, retention: bool = False) -> Period | None:
+    """The period shown without a choice: the school year of the last whole month. With ``retention`` (the report
+    page), the last school year before it while the current one has no retention cohort yet (nobody enrolled 90
+    days before the end of last month), so that retention shows on first open."""
     until = last_whole_day(today)
     years = [p for p in available(today) if p.kind == "year"]
     current = [p for p in years if p.first <= until <= p.last]
+    if retention and current and not _has_cohort(current[0], until):
+        return next(p for p in years if p.last < current[0].first) if any(
+            p.last < current[0].first for p in years) else current[0]
     return (current or years or [None])[0]
+
+
+def _has_cohort(period: Period, until: dt.date) -> bool:
+    """Anybody enrolled in the period at least 90 days (the first retention horizon) before ``until``."""
+    from tracker.enrolment.models import Enrolment
+    from tracker.indicators.compute import HORIZONS
+
+    latest = until - dt.timedelta(days=min(HORIZONS))
+    if latest < period.first:
+        return False
+    return db.session.scalar(sa.select(Enrolment.id).where(Enrolment.start_date.between(period.first, latest))
+                             .limit(1)) is not None
 
 
 def bounds(period: Period, today: dt.date) -> tuple[dt.date, dt.date]:

@@ -97,7 +97,7 @@ def _form():
     alone = schools
     if user.role == Role.partner:  # only the schools large enough to be shown alone in the chosen period
         chosen = next((p for p in periods.available(dt.date.today()) if p.token == request.args.get("period")),
-                      None) or periods.default(dt.date.today())
+                      None) or periods.default(dt.date.today(), retention=True)
         ids = data.schools_shown_alone(*periods.bounds(chosen, dt.date.today())) if chosen else set()
         alone = [s for s in schools if s.id in ids]
     form.school.choices = options([("", _("All")), *[(s.code, f"{s.name} ({s.municipality})") for s in alone]])
@@ -121,10 +121,16 @@ def _request_params(form: ReportForm) -> dict:
     Partners, and staff preparing for sharing, choose a fixed period and one place (the school list and the
     dates are not theirs: tracker.reports.periods); staff otherwise choose dates, or a period, and schools.
     """
+    from tracker.reports import periods
+
     shared = {"municipality": form.municipality.data or None, "sharing": _protected(form)}
     if _protected(form):
         school = form.school.data or (form.schools.data[0] if len(form.schools.data or []) == 1 else "")
         dates_given = {"frm": form.frm.data, "to": form.to.data, "as_of": form.as_of.data}
+        if not form.period.data and not any(dates_given.values()):
+            # Opened without a choice: a school year with retention to show (tracker.reports.periods.default).
+            first = periods.default(dt.date.today(), retention=True)
+            form.period.data = first.token if first else None
         return {"period": form.period.data or None, "school_codes": [school] if school else
                 list(form.schools.data or []), **{k: v for k, v in dates_given.items() if v is not None}, **shared}
     if form.period.data:
