@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 from flask_babel import format_date, gettext as _, lazy_gettext as _l
 
 from tracker import hookimpl

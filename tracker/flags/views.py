@@ -8,11 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from tracker import scope
-from tracker.children.models import Child
+from tracker.children.models import CentreStay, Child
+from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.flags import operations
@@ -23,6 +24,7 @@ from tracker.labels import label, options
 from tracker.types import Role
 
 bp = Blueprint("flags", __name__, url_prefix="/follow-up")
+PAGE = 50  # flags per "show more"
 
 
 class FollowUpForm(FlaskForm):
@@ -36,6 +38,20 @@ class ResolveForm(FlaskForm):
     version = HiddenField()
     outcome = SelectField(_l("Outcome"), validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+
+
+class FilterForm(FlaskForm):
+    """The follow-up list's filters (a GET form that changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    school = SelectField(_l("School"), choices=[], validate_choice=False)
+    centre = SelectField(_l("Centre"), choices=[], validate_choice=False)
+    rule = SelectField(_l("Reason"), choices=[], validate_choice=False)
+    severity = SelectField(_l("Severity"), choices=[], validate_choice=False)
+    uasc = BooleanField(_l("Unaccompanied or separated only"))
+    girls = BooleanField(_l("Girls only"))
 
 
 @bp.before_request
@@ -59,12 +75,59 @@ def describe(rules, flag: Flag) -> str:
     return rule.describe(flag.evidence) if rule else flag.rule
 
 
+def _filter_form(user, rules) -> FilterForm:
+    from tracker.schools.models import Centre
+
+    form = FilterForm(request.args)
+    form.school.choices = options([("", _("All schools")), *[(str(s.id), s.name) for s in db.session.scalars(scope.schools(user))]])
+    form.centre.choices = options([("", _("All centres")), *[(str(c.id), f"{c.name} ({c.code})") for c in
+                                                     db.session.scalars(sa.select(Centre).order_by(Centre.name))]])
+    form.rule.choices = options([("", _("All reasons")), *sorted(((name, str(rule.label)) for name, rule in rules.items()),
+                                                         key=lambda kv: kv[1])])
+    form.severity.choices = options([("", _("Any severity")), ("3", _("High")), ("2", _("Medium or high"))])
+    return form
+
+
+def filtered(q: sa.Select, form: FilterForm) -> sa.Select:
+    """The open flags narrowed by the filters: a school or centre where the child is now, a reason, a severity."""
+    today = dt.date.today()
+    if (form.school.data or "").isdigit():
+        q = q.where(sa.exists().where(Enrolment.child_id == Child.id, Enrolment.school_id == int(form.school.data),
+                                      sql.covering(sql.lit(today))))
+    if (form.centre.data or "").isdigit():
+        q = q.where(sa.exists().where(CentreStay.child_id == Child.id, CentreStay.centre_id == int(form.centre.data),
+                                      CentreStay.start_date <= today,
+                                      sa.or_(CentreStay.end_date.is_(None), CentreStay.end_date >= today)))
+    if form.rule.data:
+        q = q.where(Flag.rule == form.rule.data)
+    if (form.severity.data or "").isdigit():
+        q = q.where(Flag.severity >= int(form.severity.data))
+    if form.uasc.data:
+        q = q.where(sql.uasc_on(today) != "accompanied")
+    if form.girls.data:
+        q = q.where(Child.sex == "female")
+    return q
+
+
 @bp.route("/")
 def index():
     user = current_user._get_current_object()
-    flags = db.session.scalars(open_flags(user)).all()
     rules = load_rules()
-    return render_template("flags/index.html", flags=flags, rules=rules, describe=describe)
+    form = _filter_form(user, rules)
+    q = filtered(open_flags(user), form)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+    everything = db.session.scalar(sa.select(sa.func.count()).select_from(open_flags(user).order_by(None).subquery()))
+    pages = request.args.get("pages", "1")
+    pages = max(1, min(int(pages), 1000)) if pages.isdigit() else 1
+    flags = db.session.scalars(q.limit(pages * PAGE)).all()
+    more = None
+    if total > len(flags):
+        args = request.args.to_dict(flat=False)
+        args["pages"] = [str(pages + 1)]
+        more = url_for("flags.index", **args)
+    active = any(request.args.get(k) for k in ("school", "centre", "rule", "severity", "uasc", "girls"))
+    return render_template("flags/index.html", flags=flags, rules=rules, describe=describe, form=form, total=total,
+                           everything=everything, more=more, active=active)
 
 
 def _flag_or_404(flag_id: int) -> Flag:
