@@ -30,7 +30,7 @@ def names(client, query: str = "") -> tuple[list[str], str]:
     assert r.status_code == 200, query
     page = html.unescape(r.get_data(as_text=True))
     shown = [n for n in ("Ahmad Rahimi", "Zahra Hosseini") if n in page]
-    count = re.search(r'<p class="count" role="status">(.*?)</p>', page, re.S).group(1).strip()
+    count = re.search(r'<p class="count">(.*?)</p>', page, re.S).group(1).strip()
     return shown, count
 
 
