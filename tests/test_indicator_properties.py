@@ -110,11 +110,11 @@ def children(draw):
 
 
 @st.composite
-def populations(draw):
-    kids = draw(st.lists(children(), min_size=2, max_size=7))
+def populations(draw, min_children: int = 2, max_children: int = 7, max_edits: int = 20):
+    kids = draw(st.lists(children(), min_size=min_children, max_size=max_children))
     # Corrections after the registers: (child, enrolment, a school day of it, new status), resolved in build().
     edits = draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 9), st.integers(0, 999),
-                                    st.sampled_from(STATUSES)), max_size=20))
+                                    st.sampled_from(STATUSES)), max_size=max_edits))
     return {"children": kids, "edits": edits}
 
 

@@ -20,21 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_disclosure_attacks import count_fields, decisive, dims_of, period_tokens
-from tests.test_indicator_properties import KINDS, SETTINGS, STATUSES, build, children, new_app, pg  # noqa: F401
+from tests.test_indicator_properties import KINDS, SETTINGS, build, new_app, pg, populations  # noqa: F401
 from tracker.auth.models import User
 from tracker.reports import data, disclosure
 from tracker.reports.default_sections import months_of
 from tracker.types import Role
 
 NUMBERS = ("numerator", "denominator", "value", "cohort", "retained", "moved_onward", "dropped_out", "children")
-
-
-@st.composite
-def populations(draw):
-    kids = draw(st.lists(children(), min_size=3, max_size=12))
-    edits = draw(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 9), st.integers(0, 999),
-                                    st.sampled_from(STATUSES)), max_size=10))
-    return {"children": kids, "edits": edits}
 
 
 def partner() -> User:
@@ -73,8 +65,9 @@ def check_row(row: dict, exact: dict | None, r: disclosure.Rules, where) -> None
 @pytest.mark.parametrize("kind", KINDS)
 @settings(SETTINGS, max_examples=10,
           suppress_health_check=[*SETTINGS.suppress_health_check, HealthCheck.data_too_large])
-@given(spec=populations(), period=st.sampled_from(period_tokens()), dims=st.sampled_from(
-    [(), ("sex",), ("uasc",), ("level",), ("age_band",), ("level", "sex"), ("level", "uasc"), ("sex", "uasc")]))
+@given(spec=populations(min_children=3, max_children=12, max_edits=10), period=st.sampled_from(period_tokens()),
+       dims=st.sampled_from([(), ("sex",), ("uasc",), ("level",), ("age_band",), ("level", "sex"), ("level", "uasc"),
+                             ("sex", "uasc")]))
 def test_the_partners_report_follows_the_rules_and_agrees_with_the_api(new_app, kind, spec, period, dims):
     with new_app() as app, app.test_request_context():
         build(spec)
