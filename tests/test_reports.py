@@ -7,7 +7,6 @@ perturbed and rounded to a multiple of 5, "<5" below 5, rates from those counts 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import random
 import re
@@ -137,15 +136,20 @@ def build_population(pop: Pop) -> dict:
     return {"enrolments": kids}
 
 
+def add_user(email: str, role, password_hash: str, **kw) -> User:
+    """A user named after their e-mail address, added to the session."""
+    u = User(email=email, name=email.split("@")[0], role=role, password_hash=password_hash, **kw)
+    db.session.add(u)
+    return u
+
+
 @pytest.fixture
 def people(app, pop, password_hash):
     build_population(pop)
     fix_record_keys()
 
     def user(email, role, **kw):
-        u = User(email=email, name=email.split("@")[0], role=role, password_hash=password_hash, **kw)
-        db.session.add(u)
-        return u
+        return add_user(email, role, password_hash, **kw)
 
     users = {"admin": user("admin@example.org", Role.admin), "partner": user("partner@example.org", Role.partner),
              "liaison": user("liaison@example.org", Role.liaison, schools=[pop.p1]),

@@ -21,10 +21,9 @@ from flask_babel import format_decimal, format_percent
 from openpyxl import load_workbook
 
 from tests.test_indicators import D, pop, school_days  # noqa: F401  (pop is a fixture)
-from tests.test_reports import (BOUND, DAY_RATES, build_population, check_published_counts, count_fields,
+from tests.test_reports import (BOUND, add_user, DAY_RATES, build_population, check_published_counts, count_fields,
                                 fix_record_keys, login, pdf_text)
 from tracker.extensions import db
-from tracker.models import User
 from tracker.reports import data, exports
 from tracker.reports.default_sections import UASC, months_of
 from tracker.types import Level, Role
@@ -54,9 +53,7 @@ def viewers(app, pop, password_hash):
     fix_record_keys()
 
     def user(email, role, **kw):
-        u = User(email=email, name=email.split("@")[0], role=role, password_hash=password_hash, **kw)
-        db.session.add(u)
-        return u
+        return add_user(email, role, password_hash, **kw)
 
     users = {"partner": user("partner@example.org", Role.partner),
              "liaison": user("liaison@example.org", Role.liaison, schools=[pop.p1, pop.s1]),

@@ -174,29 +174,35 @@ def settle_period(protected: bool, *, period: str | None = None, frm: dt.date | 
     return Shape(frm, to, check_period(frm, to, as_of))
 
 
-def school_sizes(frm: dt.date, to: dt.date, school_ids: list[int] | None = None) -> dict[int, int]:
-    """Children enrolled at each school at some time from frm to to (what decides whether it can be shown alone)."""
-    q = (sa.select(Enrolment.school_id, sa.func.count(sa.distinct(Enrolment.child_id)))
+def children_per(place, frm: dt.date, to: dt.date, school_ids=None) -> dict:
+    """Children enrolled at some time from frm to to, each once per place: per school (``place`` School.id) or per
+    municipality (School.municipality), of the schools given (ids or a select; None: every school). What decides
+    whether a school or a municipality can be shown alone."""
+    q = (sa.select(place, sa.func.count(sa.distinct(Enrolment.child_id))).select_from(Enrolment)
+         .join(School, School.id == Enrolment.school_id)
          .where(Enrolment.start_date <= to, sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= frm))
-         .group_by(Enrolment.school_id))
+         .group_by(place))
     if school_ids is not None:
-        q = q.where(Enrolment.school_id.in_(school_ids))
-    return {school_id: n for school_id, n in db.session.execute(q)}
-
-
-def children_in(frm: dt.date, to: dt.date, school_ids: list[int]) -> int:
-    """Children enrolled at any of these schools at some time from frm to to, each once."""
-    return db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Enrolment.child_id)))
-        .where(Enrolment.school_id.in_(school_ids), Enrolment.start_date <= to,
-               sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= frm))) or 0
+        q = q.where(School.id.in_(school_ids))
+    return {key: n for key, n in db.session.execute(q)}
 
 
 def schools_shown_alone(frm: dt.date, to: dt.date) -> set[int]:
     from tracker.reports import disclosure
 
     least = disclosure.rules().school_min_children
-    return {sid for sid, n in school_sizes(frm, to).items() if n >= least}
+    return {sid for sid, n in children_per(School.id, frm, to).items() if n >= least}
+
+
+def small_municipalities(frm: dt.date, to: dt.date, school_ids=None) -> set[str]:
+    """The municipalities (of these schools) with too few children in the period to be shown alone."""
+    from tracker.reports import disclosure
+
+    least = disclosure.rules().school_min_children
+    places = set(db.session.scalars(sa.select(School.municipality).where(
+        sa.true() if school_ids is None else School.id.in_(school_ids)).distinct()))
+    sizes = children_per(School.municipality, frm, to, school_ids)
+    return {place for place in places if sizes.get(place, 0) < least}
 
 
 def check_geography(user: User | None, shape: Shape, school_codes: list[str] | None, municipality: str | None) -> None:
@@ -217,7 +223,7 @@ def check_geography(user: User | None, shape: Shape, school_codes: list[str] | N
             # Part of a municipality is a set of schools of one's choosing: not a shape partners get.
             raise ReportError(_("Only some schools of %(name)s are yours: to prepare for sharing, choose one of "
                                 "your schools.", name=municipality))
-        if children_in(shape.frm, shape.to, ids) < least:
+        if municipality in small_municipalities(shape.frm, shape.to, ids):
             raise ReportError(_("%(name)s has fewer than %(n)d children in this period, too few to be shown alone: "
                                 "choose all schools.", name=municipality, n=least))
         return
@@ -228,8 +234,7 @@ def check_geography(user: User | None, shape: Shape, school_codes: list[str] | N
     school = db.session.scalar(sa.select(School).where(School.code == codes[0]))
     if school is None:
         return  # report_scope names it
-    children = school_sizes(shape.frm, shape.to, [school.id]).get(school.id, 0)
-    if children < least:
+    if children_per(School.id, shape.frm, shape.to, [school.id]).get(school.id, 0) < least:
         raise ReportError(_("%(school)s has fewer than %(n)d children in this period, too few to be shown alone: "
                             "choose its municipality, %(municipality)s.", school=school.name, n=least,
                             municipality=school.municipality))
@@ -253,36 +258,27 @@ def protect(tables: dict[tuple[str, ...], list[dict]], k: int | None, params: in
     if k is None:
         disclosure.strip_keys(tables)
         return
-    rules = disclosure.rules()
-    domain = _domain(params, any("municipality" in by for by in tables))
-    disclosure.protect_tables(tables, rules, DIMENSIONS,
+    by_place = params is not None and any("municipality" in by for by in tables)
+    domain = _domain(params.school_ids if by_place else None, by_place)
+    disclosure.protect_tables(tables, disclosure.rules(), DIMENSIONS,
                               lambda name, dim, seen: _values(name, dim, domain.get(dim, seen)),
                               names=list(indicators.INDICATORS), rates=list(indicators.RATES))
-    small = domain.get("_small_municipalities") or set()
+    small = small_municipalities(params.frm, params.to, params.school_ids) if by_place else set()
     if small:
         for by, rows in tables.items():
             if "municipality" in by:
                 rows[:] = [disclosure.withhold(r) if r.get("municipality") in small else r for r in rows]
 
 
-def _domain(params: indicators.Params | None, municipalities: bool) -> dict[str, set]:
-    """Every group of the partners' dimensions, whether or not anybody is in it."""
-    from tracker.reports import disclosure
+def _domain(school_ids, municipalities: bool) -> dict[str, set]:
+    """Every group of the partners' dimensions, whether or not anybody is in it (municipalities: of these schools)."""
     from tracker.types import Level, Sex, UascStatus
 
     domain: dict[str, set] = {"sex": {s.value for s in Sex}, "uasc": {u.value for u in UascStatus},
                               "level": {lv.value for lv in Level}, "age_band": set(AGE_BANDS)}
-    if municipalities and params is not None:
-        q = sa.select(School.id, School.municipality)
-        if params.school_ids is not None:
-            q = q.where(School.id.in_(params.school_ids))
-        by_place: dict[str, list[int]] = {}
-        for sid, place in db.session.execute(q):
-            by_place.setdefault(place, []).append(sid)
-        domain["municipality"] = set(by_place)
-        least = disclosure.rules().school_min_children
-        domain["_small_municipalities"] = {place for place, ids in by_place.items()
-                                           if children_in(params.frm, params.to, ids) < least}
+    if municipalities:
+        domain["municipality"] = set(db.session.scalars(sa.select(School.municipality).where(
+            sa.true() if school_ids is None else School.id.in_(school_ids)).distinct()))
     return domain
 
 

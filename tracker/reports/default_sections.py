@@ -9,14 +9,13 @@ from flask_babel import lazy_gettext as _l
 from tracker import hookimpl
 from tracker.indicators.compute import CHRONIC_MIN_DAYS, CHRONIC_SHARE
 from tracker.labels import label
-from tracker.reports.data import Report, Section
+from tracker.reports.data import AGE_BANDS, Report, Section
 from tracker.types import Role
 
 HORIZONS = (90, 180, 365)
 UASC = ("accompanied", "separated", "unaccompanied")
 SEXES = ("female", "male")
 LEVELS = ("primary", "secondary")
-AGE_BANDS = ("under_6", "6-10", "11-14", "15-17", "18+")
 
 # What each indicator is called in the report, and whether its value is a rate.
 NAMES = {

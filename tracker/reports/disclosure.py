@@ -271,20 +271,23 @@ def protect_tables(tables: dict[tuple[str, ...], list[dict]], r: Rules, dimensio
                                                "numerator": None, "denominator": None, "value": None}))
         rows[:] = protected + [{"_gpi": True, **row} for row in gpis]
     # Parity indices from the published rates of the same groups by sex.
+    published: dict[tuple, float | None] = {}  # (breakdown, indicator, sex, the other groups) -> published rate
     for by, rows in tables.items():
+        if "sex" in by:
+            for x in rows:
+                if not x["indicator"].startswith("gpi_") and not x.get("_gpi"):
+                    others = tuple(x.get(d) for d in by if d != "sex")
+                    published[(by, x["indicator"], x.get("sex"), others)] = None if x.get("suppressed") else x["value"]
+    for by, rows in tables.items():
+        with_sex = tuple(d for d in order if d in by or d == "sex")
         for i, row in enumerate(rows):
             if not row.pop("_gpi", False):
                 continue
-            base = row["indicator"][4:]
-            with_sex = tuple(d for d in order if d in by or d == "sex")
-            rates = {}
-            for sex in ("female", "male"):
-                match = [x for x in tables.get(with_sex, []) if x["indicator"] == base and x.get("sex") == sex
-                         and all(x.get(d) == row.get(d) for d in by if d != "sex")]
-                rates[sex] = match[0]["value"] if match and not match[0].get("suppressed") else None
-            value = gpi(rates["female"], rates["male"])
-            rows[i] = {**{k: v for k, v in row.items() if k != "_keys"}, "numerator": rates["female"],
-                       "denominator": rates["male"], "value": value, "suppressed": None if value is not None else SMALL}
+            others = tuple(row.get(d) for d in with_sex if d != "sex")
+            female, male = (published.get((with_sex, row["indicator"][4:], sex, others)) for sex in ("female", "male"))
+            value = gpi(female, male)
+            rows[i] = {**{k: v for k, v in row.items() if k != "_keys"}, "numerator": female,
+                       "denominator": male, "value": value, "suppressed": None if value is not None else SMALL}
             if value is None:
                 rows[i] = withhold(rows[i])
     for by, rows in tables.items():  # the order of the indicators, then of the groups; parity indices last
