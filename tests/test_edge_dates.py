@@ -473,10 +473,12 @@ def test_the_range_and_the_period_rules(app):
 
 def test_the_report_forms_date_pickers_offer_the_range(client, auth, world):
     auth.login(world.admin)
+    before = dates.latest()
     page = client.get("/reports/").get_data(as_text=True)
+    latest = {before, dates.latest()}  # the same day, unless the request ran across midnight
     for name in ("frm", "to", "as_of"):
         tag = next(t for t in page.split("<input")[1:] if f'name="{name}"' in t)
-        assert f'min="{dates.EARLIEST}"' in tag and f'max="{LATEST}"' in tag, tag
+        assert f'min="{dates.EARLIEST}"' in tag and any(f'max="{day}"' in tag for day in latest), tag
 
 
 def test_a_month_far_outside_the_range_has_no_page(client, auth, world):
