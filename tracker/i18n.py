@@ -4,6 +4,9 @@ from flask import current_app, request
 from flask_login import current_user
 
 # Serbian without a script means Cyrillic; "sr-Latn" and "sr-RS" browsers still need a mapping.
+# Each language is named in itself, so it can be found whatever language the page is in.
+NAMES = {"en": "English", "sr_Latn": "Srpski (latinica)", "sr_Cyrl": "Српски (ћирилица)"}
+
 ALIASES = {"sr": "sr_Cyrl", "sr_RS": "sr_Cyrl", "sr_Latn_RS": "sr_Latn", "sr_Cyrl_RS": "sr_Cyrl"}
 
 
@@ -11,6 +14,9 @@ def select_locale() -> str:
     available = current_app.config["LANGUAGES"]
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in available:
         return current_user.locale
+    chosen = request.cookies.get("tracker_locale") if request else None
+    if chosen in available:  # chosen on this device before signing in (tracker.language.views)
+        return chosen
     preferred = [lang.replace("-", "_") for lang, _q in request.accept_languages] if request else []
     choice = negotiate_locale(preferred, available, sep="_", aliases=ALIASES)
     if choice:
@@ -24,3 +30,8 @@ def select_locale() -> str:
         if key in available:
             return key
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """(locale, its name in itself) for the language switch."""
+    return [(code, NAMES.get(code, code)) for code in current_app.config["LANGUAGES"]]

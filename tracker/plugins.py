@@ -40,6 +40,7 @@ DEFAULT_PLUGINS = [
     "tracker.api.default_api",
     "tracker.integrations.default_integrations",
     "tracker.demo.default_demo",
+    "tracker.language.default_language",
     "tracker.default_commands",
 ]
 

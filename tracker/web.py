@@ -78,6 +78,8 @@ def init_web(app: Flask) -> None:
     app.jinja_env.globals["label"] = labels.label
     # BCP 47 for <html lang>: "sr-Latn", "sr-Cyrl", "en" (screen readers and WeasyPrint's PDF language read it).
     app.jinja_env.globals["html_lang"] = lambda: str(get_locale() or "en").replace("_", "-")
+    app.jinja_env.globals["language_choices"] = language_choices
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
     app.jinja_env.globals["country_name"] = labels.country_name
     app.jinja_env.globals["language_name"] = labels.language_name
 
@@ -150,3 +152,4 @@ def _datetime(value: dt.datetime, fmt: str, locale: str, timezone: str) -> str:
 
 
 from tracker import labels  # noqa: E402
+from tracker.i18n import language_choices  # noqa: E402

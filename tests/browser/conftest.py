@@ -141,6 +141,14 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    # Signed in when the page offers to sign out (waits for the POST and its redirect to finish).
+    # Signed in when the page offers its menu (waits for the POST and its redirect to finish).
     expect = pytest.importorskip("playwright.sync_api").expect
-    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    expect(page.locator("details#menu > summary")).to_be_visible()
+
+
+def main_menu(page):
+    """The main navigation, unfolded as a user on a phone unfolds it: by tapping "Menu" (one tap)."""
+    menu = page.locator("details#menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("> summary").click()
+    return page.get_by_role("navigation", name="Main")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import main_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -201,7 +201,7 @@ def test_teacher_fills_the_healing_classroom_form_in_two_rounds_and_the_child_pa
     sign_in(page, TEACHER_EMAIL)
 
     # 1. The due list, from the menu: the baseline round and the teacher's class.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Assessments", exact=True).click()
+    main_menu(page).get_by_role("link", name="Assessments", exact=True).click()
     expect(page.get_by_role("heading", name="Assessments", level=1)).to_be_visible()
     choose(page, setup, setup.baseline_label)
     expect(page).to_have_url(re.compile(rf"/assessments/\?round={setup.baseline_id}&class={setup.class_id}$"))

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from babel.dates import format_date
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import main_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -119,7 +119,7 @@ def test_liaison_sees_the_uasc_girl_first_logs_a_home_visit_and_resolves_the_fla
     sign_in(page, live_server.seed.liaison_email)
 
     # 1. The follow-up page, from the menu: the girl's flag first, before the boy's, its reason in words.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Follow up", exact=True).click()
+    main_menu(page).get_by_role("link", name="Follow up", exact=True).click()
     expect(page.get_by_role("heading", name="Children to follow up", level=1)).to_be_visible()
     assert_fits_phone(page)
     cards = main.get_by_role("listitem")

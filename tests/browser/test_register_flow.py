@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import PHONE, WAIT_MS, sign_in
+from tests.browser.conftest import PHONE, WAIT_MS, main_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,7 @@ def assert_marked(page, name: str, status: str) -> None:
 def open_register(page, register: Register) -> None:
     """From the menu to the register of the test's day: today's, or the previous school day's on a weekend."""
     main = page.get_by_role("main")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Registers", exact=True).click()
+    main_menu(page).get_by_role("link", name="Registers", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Registers for today")
     main.get_by_role("link", name=re.compile(rf"^{re.escape(CLASS_NAME)} · ")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(CLASS_NAME)

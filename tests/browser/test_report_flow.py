@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import WAIT_MS, sign_in
+from tests.browser.conftest import WAIT_MS, main_menu, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -115,7 +115,7 @@ def test_partner_opens_the_report_and_downloads_the_pdf(page, live_server, popul
     sign_in(page, PARTNER_EMAIL)
 
     # 1. The report page, from the menu: no "Prepare for sharing" for partners, it is always on.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports", exact=True).click()
+    main_menu(page).get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
     expect(main.get_by_label(re.compile("Prepare for sharing"))).to_have_count(0)
     expect(main.get_by_role("checkbox")).to_have_count(0)

@@ -45,11 +45,9 @@ __all__ = [
 ]
 
 SVG_NS = "http://www.w3.org/2000/svg"
-# Lets the chart shrink to the width of a phone screen, keeping its proportions. The height is
-# released with the logical property block-size (the same thing as height in horizontal text)
-# because WeasyPrint also reads the root's style attribute as SVG attributes: "height:auto"
-# would replace the height attribute and make WeasyPrint lay the chart out as a square.
-SCALE_STYLE = "max-width:100%;block-size:auto"
+# A chart shrinks to the width of a phone screen, keeping its proportions, by the stylesheets'
+# rule for svg.chart (tracker.css, report-print.css): the pages' Content-Security-Policy allows no
+# inline style attribute, so the SVG carries none.
 FONT_FAMILY = "DejaVu Sans, Noto Sans, sans-serif"
 WITHHELD = "\u2013"  # en dash: the value is withheld or missing
 ELLIPSIS = "\u2026"
@@ -383,7 +381,6 @@ def _svg(cid: str, title: str, desc: str, width: int, height: float, body: list[
         "role": "img",
         "aria-labelledby": f"{cid}-title",
         "aria-describedby": f"{cid}-desc" if desc else None,
-        "style": SCALE_STYLE,
         "font-family": FONT_FAMILY,
     }, [
         _el("title", {"id": f"{cid}-title"}, title),
