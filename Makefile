@@ -24,14 +24,17 @@ UV_VERSION ?= 0.13.9
 LOCK_ARGS ?= --upgrade
 
 $(BIN)/python:
+	@echo "==> [1/4] Creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python setup.cfg setup.py pyproject.toml $(LOCK)
+	@echo "==> [2/4] Installing tracker and its pinned dependencies from $(LOCK) (about a minute the first time)"
 	$(PIP_INSTALL) --editable .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed setup.cfg $(LOCK)
+	@echo "==> Installing the test dependencies from $(LOCK)"
 	$(PIP_INSTALL) --editable '.[test]'
 	touch $@
 
@@ -52,14 +55,21 @@ translations: $(VENV)/.installed
 		$(BIN)/pybabel -q compile -d tracker/translations; fi
 
 db: install
+	@echo "==> [3/4] Bringing the database up to date"
 	$(BIN)/tracker db upgrade
 
 demo: db
+	@echo "==> [4/4] Loading the demo data"
 	$(BIN)/tracker demo
 	$(BIN)/tracker flags refresh
 
 # The demo serves plain HTTP on loopback, so its session cookie cannot be Secure-only.
+# HOST and PORT choose where it listens (`make run HOST=0.0.0.0 PORT=8080`); the URL printed is the one served.
 run: demo
+	@url_host=$(HOST); [ "$$url_host" = 0.0.0.0 ] && url_host=127.0.0.1; \
+	echo; echo "==> tracker is starting: open http://$$url_host:$(PORT)/ (Ctrl+C stops it)"; \
+	[ "$(HOST)" = 0.0.0.0 ] && echo "    It also answers on this machine's other addresses, port $(PORT)."; \
+	echo; true
 	TRACKER_SESSION_COOKIE_SECURE=false TRACKER_REMEMBER_COOKIE_SECURE=false \
 		$(BIN)/tracker run --host $(HOST) --port $(PORT)
 
