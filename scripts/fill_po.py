@@ -47,7 +47,7 @@ def main(argv=None) -> int:
             filled += 1
     with CATALOGUE.open("wb") as f:
         write_po(f, catalogue)
-    missing = sum(1 for m in catalogue if m.id and not m.obsolete
+    missing = sum(1 for m in catalogue if m.id
                   and (not any(m.string) if isinstance(m.string, tuple) else not m.string))
     print(f"filled {filled}, not in the catalogue {unknown}, still untranslated {missing}")
     return 0

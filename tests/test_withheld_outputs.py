@@ -262,8 +262,8 @@ FIGURE = {"count": r"[1-9]\d*[05]|5", "rate": r"\d{1,3}%", "index": r"\d\.\d\d"}
 def expected_charts(report) -> dict[str, list[list]]:
     """Per section, each chart's cells (rows), in drawing order."""
     ctx = report.contexts
-    charts = {"uasc_girls": [[report.row(f"retention_{level}_180d", level=level, sex=sex, uasc=s)
-                              for sex in ("female", "male") for s in UASC] for level in ("primary", "secondary")]}
+    charts = {"uasc_girls": [[report.row("retention_secondary_180d", level="secondary", sex=sex, uasc=s)
+                              for sex in ("female", "male") for s in UASC]]}
     charts["exits"] = [[i["row"] for i in ctx["exits"]["items"]]]
     months = ctx["attendance_by_month"]["months"]
     charts["attendance_by_month"] = [months] if months else []

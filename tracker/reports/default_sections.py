@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tracker import hookimpl
+from tracker.extensions import db
 from tracker.indicators.compute import CHRONIC_MIN_DAYS, CHRONIC_SHARE
 from tracker.labels import label
 from tracker.reports.data import AGE_BANDS, Report, Section
+from tracker.schools.models import School
 from tracker.types import Role
 
 HORIZONS = (90, 180, 365)
@@ -87,8 +90,16 @@ def _rows_of(report: Report, by: tuple[str, ...], names: list[str] | None = None
 # --- the sections ------------------------------------------------------------------------------------
 
 def headline_context(report: Report) -> dict:
-    return {"items": [{"name": n, "label": indicator_name(n), "rate": NAMES[n][1], "row": report.row(n)}
-                      for n in HEADLINE]}
+    items = [{"name": n, "label": indicator_name(n), "rate": NAMES[n][1], "row": report.row(n)} for n in HEADLINE]
+    if report.params.school_ids is not None:
+        # A child out of school has no school: narrowed to schools, the figure is their municipalities'.
+        places = db.session.scalars(sa.select(School.municipality).where(School.id.in_(report.params.school_ids))
+                                    .distinct().order_by(School.municipality)).all()
+        for item in items:
+            if item["name"] == "out_of_school" and places:
+                item["label"] = _("Out of school in %(places)s (aged 7-17, in a centre; not counted per school)",
+                                  places=", ".join(places))
+    return {"items": items}
 
 
 def uasc_girls_context(report: Report) -> dict:
@@ -104,19 +115,18 @@ def uasc_girls_context(report: Report) -> dict:
               for sex in SEXES]
     by_uasc = [{"label": label(s), "cells": [report.row(n, level="secondary", uasc=s) for n in SECONDARY_COLUMNS]}
                for s in UASC]
-    charts = []
-    for level in LEVELS:
-        name = f"retention_{level}_180d"
-        series = [(_("Girls") if sex == "female" else _("Boys"),
-                   [_value(report, report.row(name, level=level, sex=sex, uasc=s)) for s in UASC]) for sex in SEXES]
-        charts.append(bar_chart(_("Retention at 180 days, %(level)s school, by sex and UASC status",
-                                  level=label(level).lower()),
-                                [label(s) for s in UASC], series, percent=True, empty_text=_("No data"),
-                                withheld_text=_("withheld")))
-    # The charts' numbers as a table: one line per level and sex, one column per UASC status.
-    chart_table = [{"label": f"{label(level)} · {_('Girls') if sex == 'female' else _('Boys')}",
-                    "cells": [report.row(f"retention_{level}_180d", level=level, sex=sex, uasc=s) for s in UASC]}
-                   for level in LEVELS for sex in SEXES]
+    # The section is about secondary school: its chart and the chart's table show secondary school only
+    # (primary retention by sex is in the breakdowns section).
+    name = "retention_secondary_180d"
+    series = [(_("Girls") if sex == "female" else _("Boys"),
+               [_value(report, report.row(name, level="secondary", sex=sex, uasc=s)) for s in UASC]) for sex in SEXES]
+    charts = [bar_chart(_("Retention at 180 days, secondary school, by sex and UASC status"),
+                        [label(s) for s in UASC], series, percent=True, empty_text=_("No data"),
+                        withheld_text=_("withheld"))]
+    # The chart's numbers as a table: one line per sex, one column per UASC status.
+    chart_table = [{"label": _("Girls") if sex == "female" else _("Boys"),
+                    "cells": [report.row(name, level="secondary", sex=sex, uasc=s) for s in UASC]}
+                   for sex in SEXES]
     return {"columns": [indicator_name(c) for c in SECONDARY_COLUMNS], "names": SECONDARY_COLUMNS,
             "grid": grid, "by_sex": by_sex, "by_uasc": by_uasc,
             "total": [report.row(n, level="secondary") for n in SECONDARY_COLUMNS], "charts": charts,
@@ -192,8 +202,11 @@ def months_of(report: Report) -> list[dict]:
 def months_context(report: Report) -> dict:
     from tracker.reports.charts import month_chart
 
-    months = months_of(report)
-    chart = month_chart(_("Attendance rate by month"), [m["month"] for m in months],
+    from flask_babel import format_date
+
+    months = [{**m, "label": format_date(dt.date(int(m["month"][:4]), int(m["month"][5:7]), 1), "LLL yyyy")}
+              for m in months_of(report)]
+    chart = month_chart(_("Attendance rate by month"), [m["label"] for m in months],
                         [_value(report, m) for m in months], percent=True,
                         empty_text=_("No registers in this period"), withheld_text=_("withheld"))
     return {"months": months, "chart": chart}

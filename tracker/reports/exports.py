@@ -97,6 +97,25 @@ def about(report: Report) -> list[tuple[str, str]]:
     return lines
 
 
+COUNT_COLUMNS = ("numerator", "denominator", "cohort", "retained", "moved_onward", "dropped_out", "children")
+RATE_PREFIXES = ("attendance_rate", "chronic_absence_rate", "register_completeness", "retention_", "transition_",
+                 "out_of_school")
+
+
+def value_format(indicator: str | None, exact: bool) -> str:
+    """The spreadsheet number format of a row's value: a count, a percentage, or an index with two decimals.
+
+    Number formats are stored independently of the language: a Serbian spreadsheet shows 88,5 % and 1.234
+    where an English one shows 88.5% and 1,234, and both read the cells as numbers.
+    """
+    name = indicator or ""
+    if name in ("enrolled", "new_enrolments") or name.startswith("exits_"):
+        return "#,##0"
+    if name.startswith(RATE_PREFIXES):
+        return "0.0%" if exact else "0%"
+    return "0.00"
+
+
 def to_xlsx(report: Report) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -117,12 +136,18 @@ def to_xlsx(report: Report) -> bytes:
         if not rows:
             continue
         ws = book.create_sheet(section.slug[:31])
-        columns = [c for c in COLUMNS if c == "suppressed" or any(r.get(c) not in (None, "") for r in rows)]
-        ws.append(csvsafe.row(columns))
+        # Every role's file has the same columns, in the CSV's order, so one spreadsheet formula fits all.
+        ws.append(csvsafe.row(COLUMNS))
         for cell in ws[1]:
             cell.font = Font(bold=True)
+        value_at = COLUMNS.index("value")
+        counts_at = [COLUMNS.index(c) for c in COUNT_COLUMNS]
         for row in rows:
-            ws.append(csvsafe.row(row.get(c) for c in columns))
+            ws.append(csvsafe.row(row.get(c) for c in COLUMNS))
+            line = ws[ws.max_row]
+            line[value_at].number_format = value_format(row.get("indicator"), not report.suppressed)
+            for i in counts_at:
+                line[i].number_format = "#,##0"
         ws.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
@@ -141,4 +166,6 @@ def to_html(report: Report) -> str:
 def to_pdf(report: Report) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=to_html(report), base_url=current_app.root_path).write_pdf()
+    # Tagged (headings, tables, lists in a structure tree) so that screen readers can read it; its language
+    # is the page's <html lang>, declared as the document's /Lang.
+    return HTML(string=to_html(report), base_url=current_app.root_path).write_pdf(pdf_tags=True)
