@@ -90,7 +90,7 @@ clean:
 # Re-extract the strings, merge them into the Serbian Latin catalogue, regenerate the Cyrillic one
 # from it and compile both; then translate the new (empty) entries of sr_Latn and run it again.
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: --project=tracker \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --add-comments=TRANSLATORS: --project=tracker \
 		-o tracker/translations/messages.pot .
 	$(BIN)/pybabel update -i tracker/translations/messages.pot -d tracker/translations -l sr_Latn --no-fuzzy-matching
 	$(BIN)/python scripts/translit_po.py

@@ -2,7 +2,7 @@
 """Fill the Serbian Latin catalogue from JSON files of translations.
 
 Each JSON file maps a msgid to its Serbian Latin msgstr; for a message with a plural, the value is a
-list of the three Serbian forms. Only messages without a translation are filled, unless --overwrite.
+list of the three Serbian forms; a message with a context is keyed "context::msgid". Only messages without a translation are filled, unless --overwrite.
 Run ``make messages`` first (so the catalogue has the new msgids), then this script, then
 ``scripts/translit_po.py`` and ``pybabel compile``.
 
@@ -29,8 +29,10 @@ def main(argv=None) -> int:
         catalogue = read_po(f, locale="sr_Latn")
     filled = unknown = 0
     for path in args.files:
-        for msgid, msgstr in json.loads(path.read_text(encoding="utf-8")).items():
-            message = next((m for m in catalogue if (m.id[0] if isinstance(m.id, tuple) else m.id) == msgid), None)
+        for key, msgstr in json.loads(path.read_text(encoding="utf-8")).items():
+            context, _sep, msgid = key.rpartition("::")
+            message = next((m for m in catalogue if (m.id[0] if isinstance(m.id, tuple) else m.id) == msgid
+                            and (m.context or "") == context), None)
             if message is None or not msgid:
                 unknown += 1
                 print(f"{path.name}: not in the catalogue: {msgid[:70]!r}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Translated labels for the stored enum values, in one place."""
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import SelectChoice
 
 LABELS = {
@@ -53,11 +54,23 @@ LABELS = {
 }
 
 
-def label(value) -> str:
-    """The translated label of an enum member or its value; unknown values as they are."""
+# Words said of one child that Serbian puts in the child's gender ("prisutan" of a boy, "prisutna" of a girl):
+# the label for a girl, in its own message context, so the translation can differ.
+FEMALE_LABELS = {
+    "present": lazy_pgettext("said of a girl", "Present"),
+}
+
+
+def label(value, sex=None) -> str:
+    """The translated label of an enum member or its value; unknown values as they are.
+
+    With ``sex`` (of the one child the word is said of), a word that Serbian inflects takes the child's gender.
+    """
     if value is None:
         return ""
     key = getattr(value, "value", value)
+    if getattr(sex, "value", sex) == "female" and key in FEMALE_LABELS:
+        return str(FEMALE_LABELS[key])
     return str(LABELS.get(key, key))
 
 
