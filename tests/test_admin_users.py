@@ -213,11 +213,10 @@ def test_sending_the_form_again_adds_nobody_and_shows_no_password(admin, world):
     ({"email": "not-an-email"}, "Invalid email address"),
     ({"email": "ADMIN@example.org"}, "exists already"),
     ({"role": "wizard"}, "Not a valid choice"),
+    ({"role": ""}, "This field is required."),  # no role is chosen for the admin
     ({"password": "short-pass1"}, "Use at least 12 characters."),
     ({"password": "correcthorsebatterystaple"}, "too common"),
-    ({"schools": ["SA001"]}, "only liaison officers are assigned schools"),
     ({"role": "liaison", "classes": []}, None),  # valid: a liaison officer without a school yet
-    ({"role": "partner"}, "only teachers are assigned classes"),
     ({"classes": ["999999"]}, "Choose classes from the list."),
     ({"role": "liaison", "classes": [], "schools": ["NOPE"]}, "Choose schools from the list."),
     ({"name": ""}, "This field is required."),
@@ -264,17 +263,36 @@ def test_changing_a_liaison_officers_schools_and_role(admin, world):
     assert officer.get(f"/children/{world.child_a.code}").status_code == 404
     assert officer.get(f"/children/{world.child_b.code}").status_code == 200
 
-    # a teacher keeps no schools: they must be taken away in the same change
+    # the page shows (and saves) only the list of the role chosen: another role takes the schools away
     r = admin.post(f"/admin/users/{world.liaison_a.id}",
                    data={"name": "Jelena", "role": "teacher", "schools": [world.school_b.code]})
-    assert r.status_code == 400 and "only liaison officers are assigned schools" in r.text
-    assert user_row(world.liaison_a.email)[1] == "liaison"
+    assert r.status_code == 302 and user_row(world.liaison_a.email)[1] == "teacher"
+    assert rows("SELECT count(*) FROM user_school WHERE user_id = :u", u=world.liaison_a.id)[0][0] == 0
     r = admin.post(f"/admin/users/{world.liaison_a.id}",
                    data={"name": "Jelena", "role": "partner"})
     assert r.status_code == 302
     assert user_row(world.liaison_a.email)[1] == "partner"
     assert officer.get(f"/children/{world.child_b.code}").status_code == 404  # partners see no records
     assert {"user_renamed", "user_role_changed", "user_assignments_changed"} <= set(audit_actions(world.liaison_a.id))
+
+
+def test_the_page_of_a_user_shows_what_is_stored(admin, world):
+    page = admin.get(f"/admin/users/{world.teacher_a.id}").text
+    assert '<option selected value="teacher">' in page and 'value="admin"' in page
+    assert f'id="classes-{world.class_a.id}" value="{world.class_a.id}" checked' in page
+    assert "<details class=\"class-group\" open>" in page
+    page = admin.get(f"/admin/users/{world.liaison_a.id}").text
+    assert '<option selected value="liaison">' in page and f'value="{world.school_a.code}" checked' in page
+
+
+def test_a_role_without_assignments_is_refused_by_the_operations(world):
+    from tracker.auth import operations
+
+    with pytest.raises(operations.UserError, match="only liaison officers are assigned schools"):
+        operations.update_user(world.teacher_a, by=world.admin, role="teacher", school_codes=[world.school_a.code])
+    with pytest.raises(operations.UserError, match="only teachers are assigned classes"):
+        operations.create_user("p@example.org", "partner", None, class_ids=[world.class_a.id])
+    db.session.rollback()
 
 
 def test_an_unknown_user_is_404(admin):

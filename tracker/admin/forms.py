@@ -25,7 +25,7 @@ class UserFilterForm(FlaskForm):
 
 class AssignmentsForm(FlaskForm):
     name = StringField(_l("Name"), filters=[Strip()], validators=[DataRequired(), Length(max=200), NoControlCharacters()])
-    role = SelectField(_l("Role"), choices=choices(Role), validators=[DataRequired()])
+    role = SelectField(_l("Role"), choices=options([("", _l("Choose…"))]) + choices(Role), validators=[DataRequired()])
     schools = SelectMultipleField(_l("Schools (liaison officers)"), choices=[],
                                   invalid_choice_message=_l("Choose schools from the list."))
     classes = SelectMultipleField(_l("Classes (teachers)"), choices=[],

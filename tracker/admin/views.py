@@ -109,6 +109,14 @@ def _assignment_choices(form: AssignmentsForm):
     return groups
 
 
+def _chosen(form: AssignmentsForm) -> tuple[list, list]:
+    """The schools and classes sent that the chosen role has: the page shows only those (a liaison officer's
+    schools, a teacher's classes), so what a changed role no longer has is taken away with the change."""
+    role = form.role.data
+    return (list(form.schools.data or ()) if role == Role.liaison.value else [],
+            list(form.classes.data or ()) if role == Role.teacher.value else [])
+
+
 def _apply_error(form, exc: operations.UserError) -> None:
     field = getattr(form, exc.field, None) if exc.field else None
     if field is not None:
@@ -164,15 +172,23 @@ def new_user():
     if not _use_once(form.once.data):
         flash(_("This form was sent already, so nothing was done now. Find the user in the list."), "warning")
         return redirect(url_for("admin.users"))
+    school_codes, class_ids = _chosen(form)
     try:
         user = operations.create_user(form.email.data, form.role.data, form.password.data or None,
-                                      name=form.name.data, school_codes=form.schools.data or (),
-                                      class_ids=form.classes.data or (), must_change_password=True)
+                                      name=form.name.data, school_codes=school_codes, class_ids=class_ids,
+                                      must_change_password=True)
     except operations.UserError as exc:
         _apply_error(form, exc)
         _new_once(form)
         return render_template("admin/user_new.html", form=form, groups=groups), 400
     return render_template("admin/password_given.html", user=user, password=user.one_time_password, created=True)
+
+
+def _stored(user: User) -> AssignmentsForm:
+    """The assignments form showing what is stored (not what was sent)."""
+    return AssignmentsForm(formdata=None, data={"name": user.name, "role": user.role.value,
+                                                "schools": [s.code for s in user.schools],
+                                                "classes": [str(c.id) for c in user.classes]})
 
 
 def _user_page(user: User, form: AssignmentsForm, groups, status: int = 200):
@@ -194,16 +210,16 @@ def _last_admin(user: User) -> bool:
 def user(user_id):
     user = _get_user_or_404(user_id)
     if request.method == "GET":
-        form = AssignmentsForm(obj=user, data={"role": user.role.value, "schools": [s.code for s in user.schools],
-                                               "classes": [str(c.id) for c in user.classes]})
+        form = _stored(user)
         return _user_page(user, form, _assignment_choices(form))
     form = AssignmentsForm()
     groups = _assignment_choices(form)
     if not form.validate():
         return _user_page(user, form, groups, 400)
+    school_codes, class_ids = _chosen(form)
     try:
         changed = operations.update_user(user, by=_me(), role=form.role.data, name=form.name.data,
-                                         school_codes=form.schools.data or (), class_ids=form.classes.data or ())
+                                         school_codes=school_codes, class_ids=class_ids)
     except operations.UserError as exc:
         _apply_error(form, exc)
         return _user_page(user, form, groups, 400)
@@ -216,8 +232,7 @@ def _set_active(user_id: int, active: bool):
     try:
         changed = operations.set_active(user, active, by=_me())
     except operations.UserError as exc:
-        form = AssignmentsForm(obj=user, data={"role": user.role.value, "schools": [s.code for s in user.schools],
-                                               "classes": [str(c.id) for c in user.classes]})
+        form = _stored(user)
         form.form_errors.append(exc.message)
         return _user_page(user, form, _assignment_choices(form), 400)
     if not changed:
@@ -256,8 +271,7 @@ def reset_password(user_id):
         else:
             return render_template("admin/password_given.html", user=user, password=None if typed else password,
                                    created=False)
-    form = AssignmentsForm(formdata=None, obj=user, data={
-        "role": user.role.value, "schools": [s.code for s in user.schools], "classes": [str(c.id) for c in user.classes]})
+    form = _stored(user)
     groups = _assignment_choices(form)
     _new_once(reset)
     return render_template("admin/user.html", user=user, form=form, groups=groups, reset=reset,
