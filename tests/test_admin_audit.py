@@ -98,14 +98,14 @@ def test_filters_by_user_record_and_dates(admin, world):
         assert r.status_code == 200, r.text
         return [a for a, _r in listed(r.text)]
 
-    assert actions(user=world.liaison_a.id) == ["Enrolled", "Child registered"]
+    assert actions(user=world.liaison_a.id) == ["Enrolled in a school", "Child registered"]
     # a child's code, as typed: case does not matter
     assert actions(object_type="child", object_id=world.child_a.code.lower()) == ["Child's record opened",
                                                                                  "Child registered"]
     assert actions(object_id=world.child_b.code) == ["Child's record opened"]
-    assert actions(object_type="enrolment") == ["Enrolled"]
+    assert actions(object_type="enrolment") == ["Enrolled in a school"]
     # dates are days in the user's time zone (Europe/Belgrade), both ends included
-    assert actions(date_from="2026-03-11", date_to="2026-03-12") == ["Child's record opened", "Enrolled"]
+    assert actions(date_from="2026-03-11", date_to="2026-03-12") == ["Child's record opened", "Enrolled in a school"]
     assert actions(date_from="2026-03-14", date_to="2026-03-14") == ["Sign-in failed"]
     assert actions(date_from="2026-03-13", date_to="2026-03-13") == ["Child's record opened"]
     page = admin.get("/admin/audit", query_string={"user": world.liaison_a.id}).text

@@ -20,7 +20,7 @@ ACTIONS = {
     "duplicate_check": _l("Checked for duplicates"),
     "centre_changed": _l("Centre changed"),
     "uasc_changed": _l("UASC status changed"),
-    "enrolled": _l("Enrolled"),
+    "enrolled": _l("Enrolled in a school"),
     "transferred": _l("Transferred"),
     "exited": _l("Exit recorded"),
     "register_saved": _l("Register saved"),
