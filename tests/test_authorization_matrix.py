@@ -78,13 +78,16 @@ def things(app, world):
               "month": f"{day:%Y-%m}", "fmt": "csv", "filename": "tracker.css"}
     own = {**common, "child": world.child_a.code, "school": world.school_a.code, "class_id": world.class_a.id,
            "flag_id": flags[world.child_a.code].id, "item_id": pending["SA001"].id,
-           "day_id": days_off["SA001"].id, "token_id": token_own.id, "centre": world.centre_a.code}
+           "day_id": days_off["SA001"].id, "token_id": token_own.id, "centre": world.centre_a.code,
+           "user_id": world.liaison_a.id}
     other = {**common, "child": world.child_b.code, "school": world.school_b.code, "class_id": world.class_b.id,
              "flag_id": flags[world.child_b.code].id, "item_id": pending["SB002"].id,
-             "day_id": days_off["SB002"].id, "token_id": token_other.id, "centre": world.centre_b.code}
+             "day_id": days_off["SB002"].id, "token_id": token_other.id, "centre": world.centre_b.code,
+             "user_id": world.liaison_b.id}
     missing = {"slug": "nope", "round_id": 999_999, "label": "1999-00", "day": "2026-13-45", "month": "2026-99",
                "fmt": "doc", "filename": "nope.css", "child": "C-ZZZZZZ", "school": "ZZ999", "class_id": 999_999,
-               "flag_id": 999_999, "item_id": 999_999, "day_id": 999_999, "token_id": 999_999, "centre": "NOPE"}
+               "flag_id": 999_999, "item_id": 999_999, "day_id": 999_999, "token_id": 999_999, "centre": "NOPE",
+               "user_id": 999_999}
     return {"own": own, "other": other, "missing": missing,
             "enrolments": [world.child_a.open_enrolment.id, world.child_b.open_enrolment.id]}
 

@@ -38,6 +38,7 @@ DEFAULT_PLUGINS = [
     "tracker.reports.default_sections",
     "tracker.assessments.default_assessments",
     "tracker.api.default_api",
+    "tracker.admin.default_admin",
     "tracker.integrations.default_integrations",
     "tracker.demo.default_demo",
     "tracker.language.default_language",

@@ -33,6 +33,9 @@ class User(UserMixin, db.Model):
     # Bumped on logout and password change: every session carrying the old value ends.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Set when an administrator gives a one-time password: every page leads to /account/password until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    last_login_at: Mapped[dt.datetime | None]
 
     schools: Mapped[list["School"]] = relationship(secondary=user_schools, order_by="School.name")  # noqa: F821
     classes: Mapped[list["SchoolClass"]] = relationship(  # noqa: F821
@@ -66,8 +69,10 @@ class LoginAttempt(db.Model):
 
 
 class LoginThrottle(db.Model):
-    """Failed sign-ins per email in the current window: one row, updated atomically before the password is checked."""
+    """Failed sign-ins per email and source address in the current window: one row, updated atomically before
+    the password is checked. Per source, so that wrong passwords typed elsewhere do not lock the owner out."""
     __tablename__ = "login_throttle"
     email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64), primary_key=True, default="")
     failures: Mapped[int] = mapped_column(default=0)
     window_start: Mapped[dt.datetime] = mapped_column(default=utcnow)

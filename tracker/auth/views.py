@@ -1,13 +1,26 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.auth import operations
 from tracker.auth.forms import LoginForm, PasswordForm
 
 bp = Blueprint("auth", __name__)
+
+# What a user who must change her password may still open: the password page itself, signing out, static files.
+PASSWORD_FIRST_EXEMPT = {"auth.password", "auth.logout", "auth.login", "static"}
+
+
+@bp.before_app_request
+def password_first():
+    """A user given a one-time password by an administrator sets her own before anything else."""
+    if request.endpoint in PASSWORD_FIRST_EXEMPT or request.blueprint == "api":
+        return None  # the API signs requests with tokens, not with the session
+    if current_user.is_authenticated and current_user.must_change_password:
+        return redirect(url_for("auth.password"))
+    return None
 
 
 def _safe_next(target: str | None) -> str:
@@ -26,9 +39,11 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user, locked = operations.authenticate(form.email.data, form.password.data)
+        user, locked = operations.authenticate(form.email.data, form.password.data, request.remote_addr)
         if locked:
-            form.form_errors.append(_("Too many failed attempts. Try again in 15 minutes."))
+            minutes = operations.lockout_minutes()
+            form.form_errors.append(ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                                             "Too many failed attempts. Try again in %(num)d minutes.", minutes))
             status = 429
         elif user is None:
             form.form_errors.append(_("Email or password is wrong."))
@@ -37,6 +52,8 @@ def login():
             session.clear()
             login_user(user)
             session["login_at"] = operations.utc_timestamp()
+            if user.must_change_password:
+                return redirect(url_for("auth.password"))
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
@@ -56,22 +73,30 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def password():
+    user = current_user._get_current_object()
+    forced = user.must_change_password
     form = PasswordForm()
+    if forced:
+        form.current.label.text = _("One-time password")
+        form.new.label.text = _("Your new password")
     status = 200
     if form.validate_on_submit():
         try:
-            operations.change_password(current_user._get_current_object(), form.current.data, form.new.data)
+            operations.change_password(user, form.current.data, form.new.data)
         except operations.UserError as exc:
-            if str(exc) == "current":
-                form.current.errors.append(_("The current password is wrong."))
-            else:
-                form.new.errors.append(str(exc))
+            (form.current if exc.field == "current" else form.new).errors.append(exc.message)
             status = 400
         else:
-            logout_user()
             session.clear()
+            if forced:
+                # She has just proved both passwords: this session goes on with the new one; any other ended.
+                login_user(user)
+                session["login_at"] = operations.utc_timestamp()
+                flash(_("Your password is set. Use it from now on."))
+                return redirect(url_for("dashboard.index"))
+            logout_user()
             flash(_("Password changed. Sign in again with the new password."))
             return redirect(url_for("auth.login"))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/password.html", form=form), status
+    return render_template("auth/password.html", form=form, forced=forced), status

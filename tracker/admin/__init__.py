@@ -1,0 +1,1 @@
+"""User administration and the audit log, for administrators."""
