@@ -146,7 +146,8 @@ def register():
                         guardian_name=form.guardian_name.data or "",
                         guardian_organisation=form.guardian_organisation.data or "",
                         guardian_phone=form.guardian_phone.data or "", temporary_id=form.temporary_id.data or "",
-                        asylum_number=form.asylum_number.data or "", legal_basis=form.legal_basis.data, user=user)
+                        asylum_number=form.asylum_number.data or "", legal_basis=form.legal_basis.data, user=user,
+                        guardian_pending=form.guardian_pending.data)
                 except OperationError as exc:
                     _apply_error(form, exc)
                 else:
@@ -294,7 +295,8 @@ def uasc(code):
                 child_ops.change_uasc_status(child, form.status.data, form.since.data,
                                              guardian_name=form.guardian_name.data or "",
                                              guardian_organisation=form.guardian_organisation.data or "",
-                                             user=current_user._get_current_object())
+                                             user=current_user._get_current_object(),
+                                             guardian_pending=form.guardian_pending.data)
             except OperationError as exc:
                 _apply_error(form, exc)
             else:
