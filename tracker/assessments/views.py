@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -28,6 +28,7 @@ from tracker.types import Role
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
 ROUND_LABELS = {"baseline": _l("Baseline"), "midline": _l("Midline"), "endline": _l("Endline")}
 STATUS_LABELS = {None: _l("Not started"), "draft": _l("Draft"), "submitted": _l("Submitted")}
+JUST_SUBMITTED = "assessment_just_submitted"  # session key: the form whose result the due list shows next
 
 
 @bp.before_request
@@ -88,13 +89,16 @@ def due():
 
 
 def _just_submitted(rows, round_, types) -> dict | None:
-    """The form named by ``?submitted=<child code>&type=<slug>`` (the redirect after Submit), when it
-    is a submitted form of a child on this list: its band and each domain's result."""
-    code, slug = request.args.get("submitted", ""), request.args.get("type", "")
-    row = next((row for row in rows if row["child"].code == code), None)
-    cell = next((c for c in row["cells"] if c["type"].slug == slug), None) if row else None
-    a = cell["assessment"] if cell else None
-    if a is None or a.status != "submitted" or round_ is None or a.round_id != round_.id:
+    """The form this user has just submitted (kept in the session by ``fill``, shown once), when it is
+    a form of a child on this list: its band and each domain's result."""
+    assessment_id = session.pop(JUST_SUBMITTED, None)
+    found = [(row, cell) for row in rows for cell in row["cells"]
+             if cell["assessment"] is not None and cell["assessment"].id == assessment_id]
+    if not found:
+        return None
+    row, cell = found[0]
+    a = cell["assessment"]
+    if a.status != "submitted" or round_ is None or a.round_id != round_.id:
         return None
     atype = cell["type"]
     return {"child": row["child"], "type": atype, "assessment": a,
@@ -156,8 +160,8 @@ def fill(round_id: int, slug: str, code: str):
         valid = form.validate() if action == "submit" else _draft_ok(form)
         if valid:
             try:
-                ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
-                         submit=action == "submit", expected_version=version, today=today)
+                saved = ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
+                                 submit=action == "submit", expected_version=version, today=today)
             except PermissionError:
                 db.session.rollback()
                 abort(404)
@@ -170,10 +174,10 @@ def fill(round_id: int, slug: str, code: str):
                 form.form_errors.append(exc.message)
                 return _render_form(atype, round_, child, form, existing, version, may_fill), 400
             if action == "submit" and enrolment.class_id is not None:
-                # The due list shows the child's result and band at once (see _just_submitted).
-                return redirect(url_for("assessments.due", round=round_.id, submitted=child.code, type=slug,
-                                        **{"class": enrolment.class_id}))
-            if action == "submit" and enrolment.class_id is None:
+                # The due list shows the child's result and band once, as a flash message would (_just_submitted).
+                session[JUST_SUBMITTED] = saved.id
+                return redirect(url_for("assessments.due", round=round_.id, **{"class": enrolment.class_id}))
+            if action == "submit":  # no class to list: the form itself shows the result
                 flash(_("Submitted."), "success")
                 return redirect(url_for("assessments.fill", round_id=round_.id, slug=slug, code=child.code))
             flash(_("Draft saved."), "success")
