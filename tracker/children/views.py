@@ -287,6 +287,8 @@ def exit(code):  # noqa: A001 - the URL says what it does
 def uasc(code):
     child = _managed_child(code)
     form = UascForm()
+    if request.method == "GET":
+        form.status.data = child.uasc_status.value  # recording a guardian keeps it; a change picks another
     status = 200
     if request.method == "POST":
         status = 400
