@@ -40,7 +40,8 @@ def rounds(app, world):
                 ops.set_enabled(slug, False, world.admin)
         db.session.commit()
     made = {
-        "baseline": ops.add_round(world.year, "baseline", TODAY - dt.timedelta(days=150), TODAY - dt.timedelta(days=100)),
+        "baseline": ops.add_round(world.year, "baseline", TODAY - dt.timedelta(days=150),
+                                  TODAY - dt.timedelta(days=100)),
         "midline": ops.add_round(world.year, "midline", TODAY - dt.timedelta(days=10), TODAY + dt.timedelta(days=10)),
         "endline": ops.add_round(world.year, "endline", TODAY + dt.timedelta(days=100), TODAY + dt.timedelta(days=150)),
     }

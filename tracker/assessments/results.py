@@ -93,7 +93,8 @@ def class_results(school_class) -> list[dict]:
 def round_progress(school_class, rounds: list[AssessmentRound], slugs: list[str], today) -> dict[int, dict]:
     """Per round of the class's school year: the children enrolled in the class on the round's day,
     how many are assessed (a submitted form of every type in ``slugs``), how many are missing, how
-    many have each type's form submitted (``by_type``), and the round's state (``operations.round_state``: upcoming, open, done or overdue)."""
+    many have each type's form submitted (``by_type``), and the round's state
+    (``operations.round_state``: upcoming, open, done or overdue)."""
     from tracker.assessments.operations import round_day, round_state
 
     out = {}
