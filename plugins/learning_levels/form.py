@@ -8,7 +8,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from plugins.learning_levels.levels import (BAND_KEYS, DESCRIPTORS, DOMAIN_KEYS, DOMAIN_LABELS, LEVEL_NAMES, LEVELS,
-                                            TOP, band, expected_levels, indices)
+                                            TOP, band, expected_levels, format_level, indices)
 from tracker.assessments.types import AssessmentType, Score
 from tracker.children.forms import NoControlCharacters, Strip
 from tracker.labels import options
@@ -66,6 +66,11 @@ class LearningLevels(AssessmentType):
     needs_support_band = None
     sensitive = True  # the answers are about a named child
     form_class = LearningLevelsForm
+
+    def format_score(self, domain: str, value) -> str:
+        """A level by its name ("A2", "Paragraph"); a mean of levels as the nearest level and the mean
+        for staff ("A2 (2.4)"); see README.md, "How levels are shown"."""
+        return format_level(domain, value)
 
     def score(self, answers: dict, context: dict) -> Score:
         """Each answered domain scores its level index (0..4); the band compares them with the

@@ -246,3 +246,28 @@ def level_descriptor(domain: str, index) -> str:
     """The one-line descriptor of a domain's level from its index; "" when unknown."""
     code = _code(domain, index)
     return "" if code is None else str(DESCRIPTORS[domain][code])
+
+
+def nearest_level(value: float) -> int:
+    """The level index nearest a mean of indices, halves going to the lower level (2.5 is A2, not B1):
+    a class is not shown at a level half of it has not reached."""
+    return min(max(math.ceil(round(float(value), 1) - 0.5), 0), TOP)
+
+
+def format_level(domain: str, value) -> str:
+    """A score as people read it: a whole index by its level's name ("A2"); a mean of levels (not a
+    whole number once rounded to one decimal) as the nearest level and the mean itself, for staff:
+    "A2 (2.4)", with the locale's decimal sign ("A2 (2,4)" in Serbian). "–" for no value."""
+    from flask_babel import format_decimal
+
+    if value is None or isinstance(value, bool):
+        return "–"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if domain not in LEVELS or not 0 <= number <= TOP:
+        return format_decimal(number, "0.00")
+    if math.isclose(round(number, 1), round(number)):
+        return level_label(domain, round(number))
+    return f"{level_label(domain, nearest_level(number))} ({format_decimal(round(number, 1), '0.0')})"

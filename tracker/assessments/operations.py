@@ -152,12 +152,23 @@ def rounds_in_order(year_id: int | None = None) -> list[AssessmentRound]:
     return sorted(rounds, key=lambda r: (r.year.first_day, r.order))
 
 
-def current_round(today: dt.date | None = None) -> AssessmentRound | None:
-    """The round open today, else the latest that has opened, else the next to open."""
+def current_round(today: dt.date | None = None, rounds: list[AssessmentRound] | None = None) -> AssessmentRound | None:
+    """The round whose window contains today, else the next to open, else the latest one."""
     today = today or dt.date.today()
-    rounds = rounds_in_order()
+    rounds = rounds_in_order() if rounds is None else rounds
     open_now = [r for r in rounds if r.opens <= today <= r.closes]
     if open_now:
         return open_now[-1]
-    opened = [r for r in rounds if r.opens <= today]
-    return opened[-1] if opened else (rounds[0] if rounds else None)
+    upcoming = sorted((r for r in rounds if r.opens > today), key=lambda r: (r.opens, r.closes))
+    if upcoming:
+        return upcoming[0]
+    return max(rounds, key=lambda r: (r.closes, r.opens), default=None)
+
+
+def round_state(round_: AssessmentRound, today: dt.date, missing: int) -> str:
+    """"upcoming", "open", "done" (closed, every child assessed) or "overdue" (closed, some not assessed)."""
+    if round_.opens > today:
+        return "upcoming"
+    if today <= round_.closes:
+        return "open"
+    return "overdue" if missing else "done"

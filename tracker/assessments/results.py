@@ -83,10 +83,43 @@ def class_results(school_class) -> list[dict]:
             bands = defaultdict(int)
             for a in these:
                 bands[a.band] += 1
-            lines.append({"round": round_label(r), "n": len(these),
+            lines.append({"round": round_label(r), "round_id": r.id, "n": len(these),
                           "means": [_mean([a.scores.get(k) for a in these]) for k, _l in atype.domains],
                           "bands": [bands.get(k, 0) for k, _l in atype.bands]})
         out.append({"type": atype, "lines": lines})
+    return out
+
+
+def round_progress(school_class, rounds: list[AssessmentRound], slugs: list[str], today) -> dict[int, dict]:
+    """Per round of the class's school year: the children enrolled in the class on the round's day,
+    how many are assessed (a submitted form of every type in ``slugs``), how many are missing, how
+    many have each type's form submitted (``by_type``), and the round's state
+    (``operations.round_state``: upcoming, open, done or overdue)."""
+    from tracker.assessments.operations import round_day, round_state
+
+    out = {}
+    for r in rounds:
+        if r.year_id != school_class.year_id:
+            continue
+        day = round_day(r, today)
+        children = db.session.scalars(sa.select(Enrolment.child_id).where(
+            Enrolment.class_id == school_class.id, Enrolment.start_date <= day,
+            sa.or_(Enrolment.end_date.is_(None), Enrolment.end_date >= day)).distinct()).all()
+        assessed, by_type = 0, {slug: 0 for slug in slugs}
+        if children and slugs:
+            by_type.update(db.session.execute(
+                sa.select(Assessment.type_slug, sa.func.count(sa.distinct(Assessment.child_id)))
+                .where(Assessment.round_id == r.id, Assessment.status == "submitted", Assessment.type_slug.in_(slugs),
+                       Assessment.child_id.in_(children)).group_by(Assessment.type_slug)).all())
+            assessed = len(db.session.scalars(
+                sa.select(Assessment.child_id).where(Assessment.round_id == r.id, Assessment.status == "submitted",
+                                                     Assessment.type_slug.in_(slugs),
+                                                     Assessment.child_id.in_(children))
+                .group_by(Assessment.child_id)
+                .having(sa.func.count(sa.distinct(Assessment.type_slug)) == len(slugs))).all())
+        missing = len(children) - assessed
+        out[r.id] = {"round": r, "children": len(children), "assessed": assessed, "missing": missing, "by_type": by_type,
+                     "state": round_state(r, today, missing)}
     return out
 
 

@@ -53,6 +53,16 @@ class AssessmentType:
     def domain_label(self, key: str) -> str:
         return str(dict(self.domains).get(key, key))
 
+    def format_score(self, domain: str, value) -> str:
+        """A domain's score (one form's, or a mean of several) as people read it; "–" for none.
+
+        By default the number with two decimals. A type whose scores stand for named levels
+        overrides it to show the level's name (the learning levels: "A2", a mean "A2 (2.4)").
+        """
+        from flask_babel import format_decimal
+
+        return "–" if value is None else format_decimal(value, "0.00")
+
     def may_fill(self, user, enrolment) -> bool:
         """By default: a teacher of the child's class, or the liaison officer of the child's school."""
         if user.role not in self.fillers or enrolment is None:

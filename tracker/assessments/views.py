@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -15,7 +15,7 @@ from wtforms.validators import InputRequired
 from tracker import audit, scope
 from tracker.assessments import operations as ops
 from tracker.assessments.models import Assessment, AssessmentRound, AssessmentTypeSetting
-from tracker.assessments.results import child_results, class_results
+from tracker.assessments.results import child_results, class_results, round_progress
 from tracker.assessments.types import all_types, enabled_types, may_see
 from tracker.children.models import Child
 from tracker.enrolment.models import Enrolment
@@ -28,6 +28,7 @@ from tracker.types import Role
 bp = Blueprint("assessments", __name__, url_prefix="/assessments")
 ROUND_LABELS = {"baseline": _l("Baseline"), "midline": _l("Midline"), "endline": _l("Endline")}
 STATUS_LABELS = {None: _l("Not started"), "draft": _l("Draft"), "submitted": _l("Submitted")}
+JUST_SUBMITTED = "assessment_just_submitted"  # session key: the form whose result the due list shows next
 
 
 @bp.before_request
@@ -54,11 +55,16 @@ def _classes(user) -> list[SchoolClass]:
 def due():
     user = current_user._get_current_object()
     rounds = ops.rounds_in_order()
-    chosen_round = db.session.get(AssessmentRound, request.args.get("round", type=int) or 0) or ops.current_round()
+    today = dt.date.today()
     classes = _classes(user)
     class_id = request.args.get("class", type=int)
     chosen_class = next((c for c in classes if c.id == class_id), classes[0] if classes else None)
+    # Without a choice: the current round of the class's school year (else of any year).
+    own = [r for r in rounds if chosen_class is not None and r.year_id == chosen_class.year_id]
+    chosen_round = (db.session.get(AssessmentRound, request.args.get("round", type=int) or 0)
+                    or ops.current_round(today, own or rounds))
     types = list(enabled_types().values())
+    progress = round_progress(chosen_class, rounds, [t.slug for t in types], today) if chosen_class else {}
     rows = []
     if chosen_round and chosen_class:
         day = min(max(dt.date.today(), chosen_round.opens), chosen_round.closes)
@@ -70,15 +76,35 @@ def due():
         done = {(a.child_id, a.type_slug): a for a in db.session.scalars(
             sa.select(Assessment).where(Assessment.round_id == chosen_round.id,
                                         Assessment.child_id.in_([e.child_id for e in enrolments])))}
-        today = dt.date.today()
         for e in enrolments:
             moved = ops.moved_away(e.child, e, today)  # listed for the round, but no longer filled in here
             rows.append({"child": e.child, "cells": [
                 {"type": t, "assessment": done.get((e.child_id, t.slug)), "may_fill": not moved and t.may_fill(user, e)}
                 for t in types]})
+    result = _just_submitted(rows, chosen_round, types)
     return render_template("assessments/due.html", rounds=rounds, chosen_round=chosen_round, classes=classes,
-                           chosen_class=chosen_class, types=types, rows=rows,
+                           chosen_class=chosen_class, types=types, rows=rows, progress=progress,
+                           current=ops.current_round(today, own or rounds), result=result,
                            is_admin=user.role == Role.admin)
+
+
+def _just_submitted(rows, round_, types) -> dict | None:
+    """The form this user has just submitted (kept in the session by ``fill``, shown once), when it is
+    a form of a child on this list: its band and each domain's result."""
+    assessment_id = session.pop(JUST_SUBMITTED, None)
+    found = [(row, cell) for row in rows for cell in row["cells"]
+             if cell["assessment"] is not None and cell["assessment"].id == assessment_id]
+    if not found:
+        return None
+    row, cell = found[0]
+    a = cell["assessment"]
+    if a.status != "submitted" or round_ is None or a.round_id != round_.id:
+        return None
+    atype = cell["type"]
+    return {"child": row["child"], "type": atype, "assessment": a,
+            "band": atype.band_label(a.band) if a.band else None,
+            "domains": [(label_, atype.format_score(key, a.scores.get(key)))
+                        for key, label_ in atype.domains if key in a.scores]}
 
 
 def _answers(form) -> dict:
@@ -134,8 +160,8 @@ def fill(round_id: int, slug: str, code: str):
         valid = form.validate() if action == "submit" else _draft_ok(form)
         if valid:
             try:
-                ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
-                         submit=action == "submit", expected_version=version, today=today)
+                saved = ops.save(user, child=child, round_=round_, atype=atype, answers=_answers(form),
+                                 submit=action == "submit", expected_version=version, today=today)
             except PermissionError:
                 db.session.rollback()
                 abort(404)
@@ -147,9 +173,14 @@ def fill(round_id: int, slug: str, code: str):
                 db.session.rollback()
                 form.form_errors.append(exc.message)
                 return _render_form(atype, round_, child, form, existing, version, may_fill), 400
-            flash(_("Submitted.") if action == "submit" else _("Draft saved."), "success")
-            if action == "submit":
+            if action == "submit" and enrolment.class_id is not None:
+                # The due list shows the child's result and band once, as a flash message would (_just_submitted).
+                session[JUST_SUBMITTED] = saved.id
                 return redirect(url_for("assessments.due", round=round_.id, **{"class": enrolment.class_id}))
+            if action == "submit":  # no class to list: the form itself shows the result
+                flash(_("Submitted."), "success")
+                return redirect(url_for("assessments.fill", round_id=round_.id, slug=slug, code=child.code))
+            flash(_("Draft saved."), "success")
             return redirect(url_for("assessments.fill", round_id=round_.id, slug=slug, code=child.code))
         return _render_form(atype, round_, child, form, existing, version, may_fill), 400
     form = atype.form_class(data=existing.answers if existing else None)
@@ -168,8 +199,11 @@ def _render_form(atype, round_, child, form, existing, version, may_fill):
 def class_view(class_id: int):
     user = current_user._get_current_object()
     school_class = scope.get_class_or_404(user, class_id)
-    return render_template("assessments/class.html", school_class=school_class,
-                           results=class_results(school_class))
+    today = dt.date.today()
+    rounds = [r for r in ops.rounds_in_order(school_class.year_id)]
+    progress = round_progress(school_class, rounds, list(enabled_types()), today)
+    return render_template("assessments/class.html", school_class=school_class, rounds=rounds, progress=progress,
+                           current=ops.current_round(today, rounds), results=class_results(school_class))
 
 
 # --- admin ------------------------------------------------------------------------------------------

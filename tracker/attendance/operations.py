@@ -277,8 +277,11 @@ def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, M
                   user=None) -> list[AttendanceRecord]:
     """Save the register of ``school_class`` on ``day``.
 
-    ``marks`` maps enrolment id to {"status", "reason", "note"}; enrolled children left out are
-    present. Every enrolment must be in the class on that day, and the day a school day.
+    ``marks`` maps enrolment id to {"status", "reason", "note"}. On a register not taken yet, enrolled
+    children left out (no status) are present. Once it has been saved, a child left out keeps their
+    record, and a child with none (enrolled after the register was saved) stays *not recorded*:
+    never marked present without someone choosing it. Every enrolment must be in the class on that
+    day, and the day a school day.
     """
     reason = why_not_school_day(school_class.school, day)
     if reason is not None:
@@ -289,9 +292,13 @@ def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, M
     unknown = set(marks) - set(enrolments)
     if unknown:
         raise OperationError(None, _("Some children are not enrolled in this class on this date."))
+    taken = db.session.scalar(sa.select(sa.exists().where(
+        AttendanceRecord.date == day, AttendanceRecord.enrolment_id.in_(list(enrolments))))) if enrolments else False
     rows = []
     for eid in enrolments:
-        mark = marks.get(eid, {})
+        mark = marks.get(eid) or {}
+        if taken and not mark.get("status"):
+            continue  # a saved register: left out keeps the record, or stays not recorded
         try:
             status = AttendanceStatus(mark.get("status") or "present")
         except ValueError:
@@ -302,7 +309,8 @@ def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, M
         absent = status in (AttendanceStatus.absent_excused, AttendanceStatus.absent_unexcused)
         rows.append({"enrolment_id": eid, "date": day, "status": status.value, "reason": why if absent else "",
                      "note": (mark.get("note") or "").strip()[:500]})
-    upsert_records(rows, user=user)
+    if rows:
+        upsert_records(rows, user=user)
     audit.record("register_saved", school_class, user=user, object_id=f"{school_class.id}:{day.isoformat()}")
     db.session.flush()
     records = list(db.session.scalars(sa.select(AttendanceRecord).where(
@@ -310,3 +318,11 @@ def save_register(school_class: SchoolClass, day: dt.date, marks: Mapping[int, M
         .execution_options(populate_existing=True)))
     queue("attendance_saved", school_class=school_class, date=day, records=records, user=user)
     return records
+
+
+def register_counts(records: list[AttendanceRecord], enrolled: int) -> dict[str, int]:
+    """What a saved register says: present, absent (excused or not), late, and not recorded."""
+    by = {s: sum(1 for r in records if r.status == s) for s in AttendanceStatus}
+    return {"present": by[AttendanceStatus.present], "late": by[AttendanceStatus.late],
+            "absent": by[AttendanceStatus.absent_excused] + by[AttendanceStatus.absent_unexcused],
+            "not_recorded": max(0, enrolled - len(records))}

@@ -36,18 +36,43 @@ def register_rows(school_class: SchoolClass, day: dt.date) -> list[tuple[Enrolme
     return rows
 
 
+def latest_changes(record_ids: list[int]) -> dict[int, AttendanceChange]:
+    """The latest correction of each record: one row per record, however often it was corrected."""
+    if not record_ids:
+        return {}
+    latest = (sa.select(sa.func.max(AttendanceChange.id)).where(AttendanceChange.record_id.in_(record_ids))
+              .group_by(AttendanceChange.record_id))
+    return {c.record_id: c for c in db.session.scalars(
+        sa.select(AttendanceChange).where(AttendanceChange.id.in_(latest))
+        .options(selectinload(AttendanceChange.changed_by)))}
+
+
 def history(record_ids: list[int]) -> dict[int, list[AttendanceChange]]:
+    """Every correction of these records, oldest first (the register's "show all")."""
     if not record_ids:
         return {}
     out: dict[int, list[AttendanceChange]] = {}
     for change in db.session.scalars(sa.select(AttendanceChange).where(AttendanceChange.record_id.in_(record_ids))
+                                     .options(selectinload(AttendanceChange.changed_by))
                                      .order_by(AttendanceChange.changed_at, AttendanceChange.id)):
         out.setdefault(change.record_id, []).append(change)
     return out
 
 
+def incomplete_classes(class_ids, day: dt.date) -> set[int]:
+    """The classes of ``class_ids`` whose register of ``day`` is not complete.
+
+    A register is complete only when every child enrolled in the class on that day has a record:
+    a child enrolled after the register was saved leaves it incomplete until someone records them.
+    """
+    unrecorded = ~sa.exists().where(AttendanceRecord.enrolment_id == Enrolment.id, AttendanceRecord.date == day)
+    return set(db.session.scalars(sa.select(Enrolment.class_id).where(
+        Enrolment.class_id.in_(class_ids), covering(day), unrecorded).distinct()))
+
+
 def missing_registers(class_ids: sa.Select, until: dt.date, days: int = 10) -> list[tuple[dt.date, SchoolClass]]:
-    """(day, class) for each recent school day on which a class with enrolled children has no record, newest first."""
+    """(day, class) for each recent school day on which a class's register is incomplete (``incomplete_classes``):
+    a child enrolled that day has no record. Newest first."""
     classes = db.session.scalars(sa.select(SchoolClass).where(SchoolClass.id.in_(class_ids))).all()
     by_school: dict[int, list[SchoolClass]] = {}
     for cls in classes:
@@ -57,10 +82,7 @@ def missing_registers(class_ids: sa.Select, until: dt.date, days: int = 10) -> l
         school = db.session.get(School, school_id)
         ids = [c.id for c in school_classes]
         for day in recent_school_days(school, until, days):
-            enrolled = sa.select(Enrolment.class_id).where(Enrolment.class_id.in_(ids), covering(day))
-            recorded = (sa.select(Enrolment.class_id).join(AttendanceRecord, AttendanceRecord.enrolment_id == Enrolment.id)
-                        .where(Enrolment.class_id.in_(ids), AttendanceRecord.date == day))
-            without = set(db.session.scalars(enrolled.distinct())) - set(db.session.scalars(recorded.distinct()))
+            without = incomplete_classes(ids, day)
             missing += [(day, c) for c in school_classes if c.id in without]
     missing.sort(key=lambda dc: (-dc[0].toordinal(), dc[1].school.name, dc[1].name))
     return missing

@@ -7,11 +7,12 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from tracker import dates, scope
 from tracker.attendance import queries
-from tracker.attendance.operations import REASONS, save_register
+from tracker.attendance.operations import REASONS, enrolled_in_class, register_counts, save_register
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.labels import label
@@ -84,26 +85,42 @@ def register(class_id, day):
             errors.append(_("%(d)s is not a school day (%(why)s).", d=day.isoformat(), why=not_school))
         if not errors:
             try:
-                save_register(cls, day, marks, user=user)
+                records = save_register(cls, day, marks, user=user)
             except OperationError as exc:
                 db.session.rollback()
                 errors.append(exc.message)
             else:
-                flash(_("Register saved."))
+                flash(_saved_message(register_counts(records, len(enrolled_in_class(cls, day)))))
                 return redirect(url_for("attendance.register", class_id=cls.id, day=day.isoformat()))
         status = 400
     rows = queries.register_rows(cls, day) if not_school is None else []
-    changes = queries.history([r.id for _e, r, n in rows if r is not None and n])
+    corrected = [r.id for _e, r, n in rows if r is not None and n]
+    # The page shows each child's latest correction; the whole history of one child only when asked for.
+    latest = queries.latest_changes(corrected)
+    shown = request.args.get("history", type=int)
+    full = queries.history([shown]) if shown in corrected else {}
     last = max((r for _e, r, _n in rows if r is not None), key=lambda r: r.recorded_at, default=None)
+    not_recorded = sum(1 for _e, r, _n in rows if r is None) if last is not None else 0
     days = school_days(cls.school, day - dt.timedelta(days=20), day + dt.timedelta(days=20))
     previous = max((d for d in days if d < day), default=None)
     following = min((d for d in days if d > day and d <= dt.date.today()), default=None)
     return render_template(
-        "attendance/register.html", cls=cls, day=day, rows=rows, changes=changes, last=last, errors=errors,
+        "attendance/register.html", cls=cls, day=day, rows=rows, latest=latest, full=full, last=last,
+        not_recorded=not_recorded, errors=errors,
         not_school=not_school, future=day > dt.date.today(),
         statuses=[(s.value, label(s)) for s in AttendanceStatus], reasons=[(r, label(r)) for r in REASONS],
         previous=previous, following=following, posted=request.form if request.method == "POST" else None,
     ), status
+
+
+def _saved_message(counts: dict[str, int]) -> str:
+    """"Saved: 28 present, 3 absent, 2 late" (and how many are still not recorded)."""
+    parts = [ngettext("%(num)d present", "%(num)d present", counts["present"]),
+             ngettext("%(num)d absent", "%(num)d absent", counts["absent"]),
+             ngettext("%(num)d late", "%(num)d late", counts["late"])]
+    if counts["not_recorded"]:
+        parts.append(ngettext("%(num)d not recorded", "%(num)d not recorded", counts["not_recorded"]))
+    return _("Saved: %(counts)s.", counts=", ".join(parts))
 
 
 def _parse_marks(form) -> tuple[dict[int, dict[str, str]], list[str]]:

@@ -82,6 +82,7 @@ class ChildForm(FlaskForm):
     guardian_organisation = StringField(_l("Guardian's organisation"), filters=[Strip()],
                                         validators=[Optional(), Length(max=200)])
     guardian_phone = StringField(_l("Guardian's phone"), filters=[Strip()], validators=[Optional(), Length(max=40)])
+    guardian_pending = BooleanField(_l("Guardian pending: no legal guardian is appointed yet"))
     arrival_date = DateField(_l("Arrival in Serbia"), validators=[Optional()])
     centre = SelectField(_l("Lives in centre"), validators=[Optional()])
     centre_since = DateField(_l("In this centre since"), validators=[Optional()])
@@ -144,6 +145,7 @@ class UascForm(FlaskForm):
     guardian_name = StringField(_l("Legal guardian"), filters=[Strip()], validators=[Optional(), Length(max=200)])
     guardian_organisation = StringField(_l("Guardian's organisation"), filters=[Strip()],
                                         validators=[Optional(), Length(max=200)])
+    guardian_pending = BooleanField(_l("Guardian pending: no legal guardian is appointed yet"))
 
 
 class CentreForm(FlaskForm):

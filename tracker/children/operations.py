@@ -39,12 +39,14 @@ def valid_language(code: str) -> bool:
 def registration_problems(*, given_name: str | None, family_name: str | None, sex: str | None,
                           birth_date: dt.date | None, country: str, first_language: str, uasc_status: str | None,
                           arrival_date: dt.date | None, guardian_name: str, legal_basis: str | None, today: dt.date,
-                          has_guardian: bool = False) -> list[tuple[str | None, str]]:
+                          has_guardian: bool = False, guardian_pending: bool = False) -> list[tuple[str | None, str]]:
     """What stops a child's registration, as (field, message) pairs, in the order the form shows them.
 
     The rules of the registration form, the children import and the integrations alike. A value
     given as None did not parse (the caller reported it) and is not checked again.
     ``has_guardian``: a stored child already has an open guardian (a correction).
+    ``guardian_pending``: no guardian is appointed yet; an unaccompanied or separated child may then
+    be registered without one (the "UASC without a guardian" flag follows it up).
     """
     problems: list[tuple[str | None, str]] = []
     if given_name is not None and not given_name.strip():
@@ -67,17 +69,22 @@ def registration_problems(*, given_name: str | None, family_name: str | None, se
         problems.append(("first_language", _("Choose a language (ISO 639-3 three-letter code).")))
     if arrival_date and birth_date and (arrival_date > today or arrival_date < birth_date):
         problems.append(("arrival_date", _("The arrival date must be between the birth date and today.")))
-    problem = guardian_problem(uasc_status, guardian_name, has_guardian)
+    problem = guardian_problem(uasc_status, guardian_name, has_guardian, guardian_pending)
     if problem:
         problems.append(problem)
     return problems
 
 
-def guardian_problem(uasc_status: str | None, guardian_name: str, has_guardian: bool) -> tuple[str, str] | None:
-    """An unaccompanied or separated child needs a legal guardian: named now, or already on record."""
+def guardian_problem(uasc_status: str | None, guardian_name: str, has_guardian: bool,
+                     pending: bool = False) -> tuple[str, str] | None:
+    """An unaccompanied or separated child needs a legal guardian: named now, already on record, or
+    marked pending (not appointed yet). Naming one and marking it pending at once is refused."""
+    if pending and guardian_name.strip():
+        return "guardian_pending", _("Either name the legal guardian or tick “guardian pending”, not both.")
     if uasc_status in (UascStatus.separated.value, UascStatus.unaccompanied.value) \
-            and not guardian_name.strip() and not has_guardian:
-        return "guardian_name", _("An unaccompanied or separated child needs the name of the legal guardian.")
+            and not guardian_name.strip() and not has_guardian and not pending:
+        return "guardian_name", _("An unaccompanied or separated child needs the name of the legal guardian, "
+                                  "or “guardian pending” ticked while none is appointed.")
     return None
 
 
@@ -87,14 +94,18 @@ def register_child(*, given_name: str, family_name: str, name_original: str = ""
                    centre: Centre | None = None, centre_since: dt.date | None = None,
                    guardian_name: str = "", guardian_organisation: str = "", guardian_phone: str = "",
                    temporary_id: str = "", asylum_number: str = "", legal_basis: str = "public_task",
-                   code: str | None = None, user=None, today: dt.date | None = None) -> Child:
-    """Register a child with their first UASC status and centre stay, in one transaction."""
+                   code: str | None = None, user=None, today: dt.date | None = None,
+                   guardian_pending: bool = False) -> Child:
+    """Register a child with their first UASC status and centre stay, in one transaction.
+
+    ``guardian_pending``: an unaccompanied or separated child with no guardian appointed yet is
+    registered without one; the child's page says so until a guardian is recorded."""
     today = today or dt.date.today()
     given_name, family_name = given_name.strip(), family_name.strip()
     problems = registration_problems(given_name=given_name, family_name=family_name, sex=sex, birth_date=birth_date,
                                      country=country, first_language=first_language, uasc_status=uasc_status,
                                      arrival_date=arrival_date, guardian_name=guardian_name,
-                                     legal_basis=legal_basis, today=today)
+                                     legal_basis=legal_basis, today=today, guardian_pending=guardian_pending)
     if problems:
         raise OperationError(*problems[0])
     sex, uasc, basis = Sex(sex), UascStatus(uasc_status), LegalBasis(legal_basis)
@@ -112,7 +123,7 @@ def register_child(*, given_name: str, family_name: str, name_original: str = ""
         legal_basis=basis, legal_basis_recorded_by_id=getattr(user, "id", None), created_by_id=getattr(user, "id", None),
     )
     child.uasc_periods.append(UascPeriod(status=uasc, start_date=since, recorded_by_id=getattr(user, "id", None)))
-    if uasc != UascStatus.accompanied:
+    if uasc != UascStatus.accompanied and guardian_name.strip():
         child.guardians.append(Guardian(name=guardian_name.strip(), organisation=guardian_organisation.strip(),
                                         phone=guardian_phone.strip(), start_date=since))
     if centre is not None:
@@ -125,10 +136,26 @@ def register_child(*, given_name: str, family_name: str, name_original: str = ""
 
 
 def change_uasc_status(child: Child, status: str, since: dt.date, *, guardian_name: str = "",
-                       guardian_organisation: str = "", user=None) -> UascPeriod:
-    """Close the current UASC period the day before ``since`` and open a new one."""
+                       guardian_organisation: str = "", user=None, guardian_pending: bool = False) -> UascPeriod:
+    """Close the current UASC period the day before ``since`` and open a new one.
+
+    The same status with a guardian named records the guardian appointed from ``since`` (the
+    period stays). ``guardian_pending``: the child becomes unaccompanied or separated before a
+    guardian is appointed.
+    """
     status = UascStatus(status)
     current = next((p for p in child.uasc_periods if p.end_date is None), None)
+    if guardian_pending and guardian_name.strip():
+        raise OperationError("guardian_pending", _("Either name the legal guardian or tick “guardian pending”, "
+                                                   "not both."))
+    if current and current.status == status and status != UascStatus.accompanied and guardian_name.strip():
+        if since > dt.date.today() or since < current.start_date:
+            raise OperationError("since", _("The guardian's appointment must be between %(d)s and today.",
+                                            d=current.start_date.isoformat()))
+        _appoint(child, guardian_name, guardian_organisation, since)
+        audit.record("guardian_recorded", child, user=user)
+        db.session.flush()
+        return current
     if current and since <= current.start_date:
         raise OperationError("since", _("The change must come after %(d)s, when the current status began.",
                                         d=current.start_date.isoformat()))
@@ -136,22 +163,30 @@ def change_uasc_status(child: Child, status: str, since: dt.date, *, guardian_na
         raise OperationError("since", _("The date cannot be in the future."))
     if current and current.status == status:
         raise OperationError("status", _("The child already has this status."))
-    if status != UascStatus.accompanied and not guardian_name.strip() and not any(
+    if status != UascStatus.accompanied and not guardian_name.strip() and not guardian_pending and not any(
             g.end_date is None for g in child.guardians):
-        raise OperationError("guardian_name", _("An unaccompanied or separated child needs the name of the legal guardian."))
+        raise OperationError("guardian_name", _("An unaccompanied or separated child needs the name of the legal guardian, "
+                                                "or “guardian pending” ticked while none is appointed."))
     if current:
         current.end_date = since - dt.timedelta(days=1)
     period = UascPeriod(status=status, start_date=since, recorded_by_id=getattr(user, "id", None))
     child.uasc_periods.append(period)
     if guardian_name.strip():
-        for g in child.guardians:
-            if g.end_date is None:
-                g.end_date = max(g.start_date, since - dt.timedelta(days=1))
-        child.guardians.append(Guardian(name=guardian_name.strip(), organisation=guardian_organisation.strip(),
-                                        start_date=since))
+        _appoint(child, guardian_name, guardian_organisation, since)
     audit.record("uasc_changed", child, user=user)
     db.session.flush()
     return period
+
+
+def _appoint(child: Child, name: str, organisation: str, since: dt.date) -> None:
+    """Record a guardian from ``since`` (the open one ends the day before); the pending follow-up ends."""
+    from tracker.flags.default_rules import guardian_recorded
+
+    for g in child.guardians:
+        if g.end_date is None:
+            g.end_date = max(g.start_date, since - dt.timedelta(days=1))
+    child.guardians.append(Guardian(name=name.strip(), organisation=organisation.strip(), start_date=since))
+    guardian_recorded([child.id])
 
 
 def move_centre(child: Child, centre: Centre | None, since: dt.date, *, user=None) -> CentreStay | None:
@@ -293,6 +328,9 @@ def _new_guardian(child: Child, guardian: dict, today: dt.date) -> None:
             g.end_date = max(g.start_date, today - dt.timedelta(days=1))
     child.guardians.append(Guardian(name=guardian["name"].strip(), organisation=guardian.get("organisation", "").strip(),
                                     phone=guardian.get("phone", "").strip(), start_date=today))
+    from tracker.flags.default_rules import guardian_recorded
+
+    guardian_recorded([child.id])
 
 
 def _change_uasc(child: Child, status: UascStatus, today: dt.date, uid: int | None) -> None:

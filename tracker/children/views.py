@@ -146,7 +146,8 @@ def register():
                         guardian_name=form.guardian_name.data or "",
                         guardian_organisation=form.guardian_organisation.data or "",
                         guardian_phone=form.guardian_phone.data or "", temporary_id=form.temporary_id.data or "",
-                        asylum_number=form.asylum_number.data or "", legal_basis=form.legal_basis.data, user=user)
+                        asylum_number=form.asylum_number.data or "", legal_basis=form.legal_basis.data, user=user,
+                        guardian_pending=form.guardian_pending.data)
                 except OperationError as exc:
                     _apply_error(form, exc)
                 else:
@@ -286,6 +287,8 @@ def exit(code):  # noqa: A001 - the URL says what it does
 def uasc(code):
     child = _managed_child(code)
     form = UascForm()
+    if request.method == "GET":
+        form.status.data = child.uasc_status.value  # recording a guardian keeps it; a change picks another
     status = 200
     if request.method == "POST":
         status = 400
@@ -294,7 +297,8 @@ def uasc(code):
                 child_ops.change_uasc_status(child, form.status.data, form.since.data,
                                              guardian_name=form.guardian_name.data or "",
                                              guardian_organisation=form.guardian_organisation.data or "",
-                                             user=current_user._get_current_object())
+                                             user=current_user._get_current_object(),
+                                             guardian_pending=form.guardian_pending.data)
             except OperationError as exc:
                 _apply_error(form, exc)
             else:

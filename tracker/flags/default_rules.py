@@ -8,7 +8,7 @@ from flask_babel import format_date, gettext as _, lazy_gettext as _l
 
 from tracker import hookimpl
 from tracker.attendance.models import AttendanceMonth, AttendanceRecord
-from tracker.children.models import CentreStay, Child
+from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.dates import aged_between
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
@@ -17,7 +17,7 @@ from tracker.indicators import sql
 from tracker.indicators.compute import left_serbia, school_days_between
 from tracker.schools.calendar import ensure_calendar_days
 from tracker.schools.models import Centre
-from tracker.types import AttendanceStatus
+from tracker.types import AttendanceStatus, UascStatus
 
 ATTENDED = [AttendanceStatus.present, AttendanceStatus.late]
 
@@ -179,6 +179,56 @@ class OutOfSchool(RiskRule):
                  d=format_date(_day(ev["since"])))
 
 
+class UascWithoutGuardian(RiskRule):
+    """An unaccompanied or separated child registered with "guardian pending": no legal guardian on record."""
+
+    slug = "uasc_no_guardian"
+    label = _l("UASC without a guardian")
+    severity = 2
+    defaults = {}
+
+    def evaluate(self, children, as_of):
+        uasc = (UascStatus.separated, UascStatus.unaccompanied)
+        guardian = sa.exists().where(Guardian.child_id == Child.id, Guardian.start_date <= as_of,
+                                     sa.or_(Guardian.end_date.is_(None), Guardian.end_date >= as_of))
+        q = (sa.select(Child.id, UascPeriod.status, UascPeriod.start_date)
+             .join(UascPeriod, UascPeriod.child_id == Child.id)
+             .where(Child.id.in_(children), UascPeriod.status.in_(uasc), UascPeriod.start_date <= as_of,
+                    sa.or_(UascPeriod.end_date.is_(None), UascPeriod.end_date >= as_of),
+                    aged_between(Child.birth_date, as_of, 0, 17), ~guardian, ~left_serbia(as_of))
+             .order_by(Child.id, UascPeriod.start_date))
+        found = {}
+        for child_id, status, since in db.session.execute(q):
+            found[child_id] = {"status": getattr(status, "value", status), "since": _day(since).isoformat()}
+        return found.items()
+
+    def describe(self, ev):
+        return _("no legal guardian recorded (%(status)s since %(d)s): follow up the appointment and record the "
+                 "guardian on the child's page", status=_uasc_label(ev.get("status")), d=format_date(_day(ev["since"])))
+
+
+def _uasc_label(value) -> str:
+    from tracker.labels import label
+
+    try:
+        return str(label(UascStatus(value))).lower()
+    except ValueError:
+        return str(value)
+
+
+def guardian_recorded(child_ids: list[int], on: dt.date | None = None) -> None:
+    """A guardian is recorded for these children: their "UASC without a guardian" flag clears now, as the
+    next refresh would clear it. No commit."""
+    from tracker.flags.models import Flag
+
+    if not child_ids:
+        return
+    db.session.execute(sa.update(Flag).where(Flag.child_id.in_(child_ids), Flag.rule == UascWithoutGuardian.slug,
+                                             Flag.cleared_on.is_(None))
+                       .values(cleared_on=on or dt.date.today(), version=Flag.version + 1)
+                       .execution_options(synchronize_session="fetch"))
+
+
 @hookimpl
 def register_risk_rules():
-    return [ChronicAbsence, ConsecutiveAbsences, PresumedDropout, NoRegister, OutOfSchool]
+    return [ChronicAbsence, ConsecutiveAbsences, PresumedDropout, NoRegister, OutOfSchool, UascWithoutGuardian]

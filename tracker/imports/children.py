@@ -93,6 +93,8 @@ def validate(table, ctx: ImportContext) -> Plan:
                                              max_length=200, required=False) or "",
                     "phone": ctx.text(line, "guardian_phone", get("guardian_phone"), max_length=50,
                                       required=False) or ""}
+        # 1: no guardian appointed yet, allowed instead of guardian_name for an unaccompanied or separated child.
+        pending = ctx.choice(line, "guardian_pending", get("guardian_pending") or "0", ("0", "1")) == "1"
         centre_code = get("centre_code")
         centre_id = centres.get(centre_code) if centre_code else None
         if centre_code and centre_id is None:
@@ -102,7 +104,7 @@ def validate(table, ctx: ImportContext) -> Plan:
         for field, message in registration_problems(
                 given_name=given, family_name=family, sex=sex, birth_date=born, country=country,
                 first_language=language, uasc_status=uasc, arrival_date=arrival, guardian_name=guardian["name"],
-                legal_basis=basis, today=today, has_guardian=True):
+                legal_basis=basis, today=today, has_guardian=True, guardian_pending=pending):
             ctx.error(line, field, message)
         if ctx.report.count != before:
             continue
@@ -142,7 +144,7 @@ def validate(table, ctx: ImportContext) -> Plan:
                   "birth_date": born, "birth_date_estimated": estimated == "1", "country": country,
                   "first_language": language, "arrival_date": arrival}
         problem = guardian_problem(uasc, guardian["name"], child is not None and any(
-            g.end_date is None for g in child.guardians))
+            g.end_date is None for g in child.guardians), pending)
         if problem:
             ctx.error(line, *problem)
             continue
