@@ -233,7 +233,10 @@ def copy_classes():
     user = _admin()
     years = _years()
     schools = db.session.scalars(operations.active_schools()).all()
-    form = CopyClassesForm(request.values if request.method == "GET" else None, meta={"csrf": request.method == "POST"})
+    if request.method == "POST":
+        form = CopyClassesForm()
+    else:  # a preview: its fields come in the query string, and it writes nothing (no CSRF token)
+        form = CopyClassesForm(request.args, meta={"csrf": False})
     form.school.choices = options([("", _("Every school"))] + [(s.code, s.name) for s in schools])
     form.source.choices = form.target.choices = options([(y.label, y.label) for y in years])
     if request.method == "GET" and not request.args and len(years) >= 2:
@@ -242,7 +245,7 @@ def copy_classes():
     submitted = request.method == "POST" or "source" in request.args
     if submitted:
         status = 400
-        if form.validate():  # a preview (GET) carries no CSRF token: it writes nothing
+        if form.validate():
             source = next(y for y in years if y.label == form.source.data)
             target = next(y for y in years if y.label == form.target.data)
             school = next((s for s in schools if s.code == form.school.data), None)
