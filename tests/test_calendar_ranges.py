@@ -79,7 +79,7 @@ def test_a_break_of_fourteen_days_is_one_entry_and_its_registers_stop_counting(c
 
     # Removing the range removes all its days; the registers count again.
     rng = db.session.scalar(sa.select(NonSchoolRange))
-    r = client.post(f"/calendar/{slug(world.year)}/ranges/{rng.id}/delete")
+    r = client.post(f"/calendar/{slug(world.year)}/ranges/remove", data={"range_id": str(rng.id)})
     assert r.status_code == 302
     db.session.expire_all()
     assert count(NonSchoolRange) == 0 and count(NonSchoolDay) == 0
@@ -103,7 +103,7 @@ def test_a_range_keeps_the_holidays_inside_it_and_one_school_ranges_touch_that_s
     assert len(rng.days) == 9 and rng.school_id == world.school_a.id
     assert school_days(world.school_a, first, last) == []
     assert len(school_days(world.school_b, first, last)) == 9
-    client.post(f"/calendar/{slug(world.year)}/ranges/{rng.id}/delete")
+    client.post(f"/calendar/{slug(world.year)}/ranges/remove", data={"range_id": str(rng.id)})
     db.session.expire_all()
     assert [d.description for d in db.session.scalars(sa.select(NonSchoolDay))] == ["Holiday"]
 

@@ -135,10 +135,11 @@ def add_range(label):
     return _year_page(year, label, range_form=form, status=400)
 
 
-@bp.route("/<label>/ranges/<int:range_id>/delete", methods=["POST"])
-def delete_range(label, range_id):
+@bp.route("/<label>/ranges/remove", methods=["POST"])
+def delete_range(label):
     year = _year(label)
-    rng = db.session.get(NonSchoolRange, range_id)
+    range_id = request.form.get("range_id", "")
+    rng = db.session.get(NonSchoolRange, int(range_id)) if range_id.isdigit() else None
     if rng is None or rng.year_id != year.id:
         abort(404)
     operations.remove_non_school_range(rng, user=current_user._get_current_object())
