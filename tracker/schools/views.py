@@ -3,6 +3,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from tracker import scope
@@ -259,8 +260,9 @@ def copy_classes():
             else:
                 if request.method == "POST":
                     made = sum(1 for r in plan if r["status"] == "new")
-                    flash(_("%(n)d classes created in %(y)s; %(s)d skipped.", n=made, y=target.label,
-                            s=len(plan) - made))
+                    flash(ngettext("%(num)d class created in %(y)s; %(s)d skipped.",
+                                   "%(num)d classes created in %(y)s; %(s)d skipped.", made, y=target.label,
+                                   s=len(plan) - made))
                     return redirect(url_for("schools.copy_classes", source=source.label, target=target.label,
                                             school=form.school.data or "", move_up="y" if form.move_up.data else ""))
                 status = 200
