@@ -184,6 +184,8 @@ def test_copy_a_years_public_holidays(client, auth, world):
     days = [dt.date(start, 11, 11), dt.date(start + 1, 1, 7), dt.date(start + 1, 2, 16)]
     days += [new_easter + dt.timedelta(days=k) for k in (-2, -1, 0, 1)]
     assert all(f'value="{d.isoformat()}" checked' in text for d in days)
+    # Fixed holidays the source year lacks are offered too, under their own names.
+    assert f'value="{dt.date(start + 1, 5, 1).isoformat()}" checked' in text and "Labour Day" in text
     moved = other.replace(year=other.year + 1)
     assert f'value="{moved.isoformat()}">' in text  # offered, unchecked
 

@@ -406,6 +406,12 @@ def remove_non_school_range(rng, *, user=None) -> None:
 FIXED_HOLIDAYS = {(1, 1), (1, 2), (1, 7), (2, 15), (2, 16), (5, 1), (5, 2), (11, 11)}
 
 
+def fixed_holiday_name(month: int, day: int) -> str:
+    if month == 1:
+        return _("Orthodox Christmas") if day == 7 else _("New Year")
+    return {2: _("Statehood Day"), 5: _("Labour Day"), 11: _("Armistice Day")}[month]
+
+
 def orthodox_easter(year: int) -> dt.date:
     """Orthodox Easter Sunday of ``year`` (Gregorian date): the Julian computus, plus the calendars'
     difference (13 days from 1900 to 2099)."""
@@ -425,14 +431,22 @@ def easter_days(year: int) -> list[tuple[dt.date, str]]:
 
 
 def holiday_plan(source: AcademicYear, target: AcademicYear) -> list[dict]:
-    """The public holidays of ``source`` (single days for every school) proposed for ``target``, oldest
-    first: fixed holidays on the same date (checked), Orthodox Easter Friday to Monday recomputed for the
-    target year (checked), other single days on the same date (unchecked: a day that moves must be
-    checked by hand). ``exists``: the target year has that day off already."""
+    """The public holidays proposed for ``target``, oldest first, each with ``kind``:
+
+    - ``fixed``: Serbia's fixed-date holidays that fall in the target year, named as in ``source``
+      where it has them (checked);
+    - ``easter``: Orthodox Easter, Good Friday to Easter Monday, worked out for the target year (checked);
+    - ``other``: the other single days off of every school in ``source``, on the same date a year on
+      (unchecked: a day whose date moves must be checked by hand).
+
+    Breaks (ranges) and one school's days are not proposed. ``exists``: the target year has that day
+    off already (not checked)."""
     if source.id == target.id:
         raise OperationError("source", _("Choose a year other than this one to copy from."))
     shift = target.first_day.year - source.first_day.year
     source_easter = {d for y in {source.first_day.year, source.last_day.year} for d, _n in easter_days(y)}
+    singles = [d for d in source.non_school_days if d.school_id is None and d.range_id is None]
+    named = {(d.date.month, d.date.day): d.description for d in singles}
     taken = _days_off_taken(target, target.first_day, target.last_day, None)
     proposals: dict[dt.date, dict] = {}
 
@@ -442,17 +456,18 @@ def holiday_plan(source: AcademicYear, target: AcademicYear) -> list[dict]:
                               "checked": checked and day not in taken, "exists": taken.get(day)}
 
     for y in sorted({target.first_day.year, target.last_day.year}):
+        for month, day in sorted(FIXED_HOLIDAYS):
+            propose(dt.date(y, month, day), named.get((month, day)) or fixed_holiday_name(month, day), "fixed", True)
         for day, name in easter_days(y):
             propose(day, name, "easter", True)
-    for nsd in source.non_school_days:
-        if nsd.school_id is not None or nsd.range_id is not None or nsd.date in source_easter:
+    for nsd in singles:
+        if nsd.date in source_easter:
             continue
         try:
             day = nsd.date.replace(year=nsd.date.year + shift)
         except ValueError:  # 29 February
             continue
-        fixed = (day.month, day.day) in FIXED_HOLIDAYS
-        propose(day, nsd.description, "fixed" if fixed else "other", fixed)
+        propose(day, nsd.description, "other", False)
     return sorted(proposals.values(), key=lambda p: p["date"])
 
 
