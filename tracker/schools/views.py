@@ -121,8 +121,11 @@ def detail(code):
         scope.classes(current_user).where(SchoolClass.school_id == school.id)
         .join(AcademicYear).order_by(AcademicYear.first_day.desc(), SchoolClass.level, SchoolClass.grade, SchoolClass.name)
     ).all()
-    return render_template("schools/detail.html", school=school, classes=classes,
-                           active=[c for c in classes if not c.archived], archived=[c for c in classes if c.archived])
+    years = sorted({c.year.label for c in classes}, reverse=True)
+    year = request.args.get("year") if request.args.get("year") in years else ""
+    shown = [c for c in classes if not year or c.year.label == year]
+    return render_template("schools/detail.html", school=school, classes=shown, years=years, year=year,
+                           active=[c for c in shown if not c.archived], archived=[c for c in shown if c.archived])
 
 
 def _years():
