@@ -66,12 +66,25 @@ def _school_choices(form, schools) -> None:
     form.school.choices = options([("", _("Every school"))] + [(s.code, s.name) for s in schools])
 
 
+def when(first: dt.date, last: dt.date | None = None) -> str:
+    """A day, or a range of days, with weekdays, as the user's language writes them."""
+    from babel.dates import format_interval, format_skeleton
+    from flask_babel import get_locale
+
+    locale = get_locale() or "en"
+    if last is None or last == first:
+        return format_skeleton("yMMMEd", first, locale=locale)
+    return format_interval(first, last, "yMMMEd", locale=locale)
+
+
 def _entries(year: AcademicYear) -> list[dict]:
     """The year's days off as the list shows them: each single day, and each range as one entry."""
     entries = [{"first": d.date, "last": d.date, "description": d.description, "school": d.school, "day": d}
                for d in year.non_school_days if d.range_id is None]
     entries += [{"first": r.first_day, "last": r.last_day, "description": r.description, "school": r.school,
                  "range": r, "weekdays": len(r.days)} for r in year.non_school_ranges]
+    for e in entries:
+        e["when"] = when(e["first"], e["last"])
     return sorted(entries, key=lambda e: (e["first"], e["last"]))
 
 
@@ -195,5 +208,7 @@ def copy_holidays(label):
         chosen = set(request.form.getlist("day"))
         for p in plan:
             p["checked"] = p["date"].isoformat() in chosen and p["exists"] is None
+    for p in plan or ():
+        p["when"] = when(p["date"])
     return render_template("schools/calendar_holidays.html", year=year, slug=label, others=others, source=source,
                            plan=plan, error=error), status
