@@ -45,7 +45,7 @@ def _fail(form, exc: OperationError) -> None:
 @bp.route("/")
 def index():
     q = "".join(ch for ch in request.args.get("q") or "" if ord(ch) >= 32 and ord(ch) != 127).strip()[:100]
-    archived = current_user.role == Role.admin and request.args.get("archived") == "1"
+    archived = request.args.get("archived") == "1"
     query = scope.schools(current_user)
     query = query.where(School.archived_at.is_not(None)) if archived else operations.active_schools(query)
     if q:
