@@ -150,7 +150,8 @@ def _utcnow() -> dt.datetime:
 
 def _school_values(code: str, name: str, municipality: str, offers_primary: bool, offers_secondary: bool,
                    school: School | None) -> dict:
-    code, name, municipality = (code or "").strip(), " ".join((name or "").split()), " ".join((municipality or "").split())
+    code = (code or "").strip()
+    name, municipality = " ".join((name or "").split()), " ".join((municipality or "").split())
     if not CODE.match(code):
         raise OperationError("code", _("Write the ministry code with letters, digits, dots or dashes (at most 20)."))
     if not name or len(name) > 200:
