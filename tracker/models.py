@@ -9,11 +9,11 @@ from tracker.integrations.models import ExternalId, IntegrationPending, Integrat
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.enrolment.models import Enrolment
 from tracker.flags.models import Flag, FollowUp
-from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, School, SchoolClass,
-                                    class_teachers)
+from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, NonSchoolRange,
+                                    School, SchoolClass, class_teachers)
 
 __all__ = [
     "ApiToken", "Assessment", "AssessmentRevision", "AssessmentRound", "AssessmentTypeSetting",
     "AcademicYear", "AttendanceChange", "CalendarDay", "CalendarState", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Flag", "FollowUp", "Guardian",
-    "LoginAttempt", "LoginThrottle", "NonSchoolDay", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
+    "LoginAttempt", "LoginThrottle", "NonSchoolDay", "NonSchoolRange", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
 ]

@@ -25,8 +25,15 @@ class School(db.Model):
     municipality: Mapped[str] = mapped_column(sa.String(100), index=True)
     offers_primary: Mapped[bool] = mapped_column(default=False)
     offers_secondary: Mapped[bool] = mapped_column(default=False)
+    # Set when an administrator archives the school: it leaves the choice lists and takes no new
+    # enrolment; its records and the figures computed from them stay.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     classes: Mapped[list[SchoolClass]] = relationship(back_populates="school", order_by="SchoolClass.name")
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def levels(self) -> list[Level]:
@@ -59,6 +66,9 @@ class AcademicYear(db.Model):
     non_school_days: Mapped[list[NonSchoolDay]] = relationship(
         back_populates="year", order_by="NonSchoolDay.date", cascade="all, delete-orphan"
     )
+    non_school_ranges: Mapped[list[NonSchoolRange]] = relationship(
+        back_populates="year", order_by="NonSchoolRange.first_day", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<AcademicYear {self.label}>"
@@ -79,9 +89,36 @@ class NonSchoolDay(db.Model):
     date: Mapped[dt.date]
     description: Mapped[str] = mapped_column(sa.String(200))
     school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("school.id", ondelete="CASCADE"))
+    # Set for the days of a range (a winter break): the range is the one entry the calendar lists,
+    # and removing it removes its days.
+    range_id: Mapped[int | None] = mapped_column(sa.ForeignKey("non_school_range.id", ondelete="CASCADE"),
+                                                 index=True)
 
     year: Mapped[AcademicYear] = relationship(back_populates="non_school_days")
     school: Mapped[School | None] = relationship()
+    range: Mapped[NonSchoolRange | None] = relationship(back_populates="days")
+
+
+class NonSchoolRange(db.Model):
+    """Days off from ``first_day`` to ``last_day`` (a break), for every school or one school.
+
+    The range is what the administrator adds and removes; each weekday in it is a NonSchoolDay row
+    pointing here, so whatever counts school days reads the days and needs no notion of ranges.
+    """
+
+    __tablename__ = "non_school_range"
+    __table_args__ = (sa.CheckConstraint("first_day <= last_day", name="first_not_after_last"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year_id: Mapped[int] = mapped_column(sa.ForeignKey("academic_year.id", ondelete="CASCADE"), index=True)
+    first_day: Mapped[dt.date]
+    last_day: Mapped[dt.date]
+    description: Mapped[str] = mapped_column(sa.String(200))
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("school.id", ondelete="CASCADE"))
+
+    year: Mapped[AcademicYear] = relationship(back_populates="non_school_ranges")
+    school: Mapped[School | None] = relationship()
+    days: Mapped[list[NonSchoolDay]] = relationship(back_populates="range", order_by="NonSchoolDay.date",
+                                                    cascade="all, delete-orphan")
 
 
 class SchoolClass(db.Model):
@@ -99,10 +136,15 @@ class SchoolClass(db.Model):
     level: Mapped[Level] = mapped_column(choice(Level, "level"))
     grade: Mapped[int]
     name: Mapped[str] = mapped_column(sa.String(50))
+    archived_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
     school: Mapped[School] = relationship(back_populates="classes")
     year: Mapped[AcademicYear] = relationship()
     teachers: Mapped[list["User"]] = relationship(secondary=class_teachers, back_populates="classes")  # noqa: F821
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     def __repr__(self) -> str:
         return f"<SchoolClass {self.school_id} {self.name}>"
