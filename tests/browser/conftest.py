@@ -146,6 +146,12 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     expect(page.locator("details#menu > summary")).to_be_visible()
 
 
+def sign_out(page) -> None:
+    """Sign out as a user on a phone does: "Menu", then "Sign out"."""
+    main_menu(page)
+    page.get_by_role("button", name="Sign out", exact=True).click()
+
+
 def main_menu(page):
     """The main navigation, unfolded as a user on a phone unfolds it: by tapping "Menu" (one tap)."""
     menu = page.locator("details#menu")

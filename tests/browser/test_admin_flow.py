@@ -7,7 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import main_menu, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_admin_adds_a_teacher_who_sets_her_password_and_sees_only_her_class(page
 
     # 1. The administrator opens the users page from the menu and adds a teacher for class 5-1.
     sign_in(page, ADMIN)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Users", exact=True).click()
+    main_menu(page).get_by_role("link", name="Users", exact=True).click()
     expect(page.get_by_role("heading", name="Users", level=1)).to_be_visible()
     expect(main.get_by_text("2 users", exact=True)).to_be_visible()
     assert_fits_phone(page)
@@ -73,7 +73,7 @@ def test_admin_adds_a_teacher_who_sets_her_password_and_sees_only_her_class(page
     one_time = field.input_value()
     assert re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3,}", one_time), one_time
     assert_fits_phone(page)
-    page.get_by_role("button", name="Sign out", exact=True).click()
+    sign_out(page)
     expect(page.get_by_role("heading", name="Sign in", level=1)).to_be_visible()
 
     # 2. The teacher signs in with it and is asked for a password of her own before anything else.

@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import main_menu, sign_in
 from tests.browser.test_register_flow import (CHILDREN, MARKS, TEACHER_EMAIL, _seed_class, assert_fits_phone,
                                               assert_marked, mark, pupil)
 
@@ -60,7 +60,7 @@ def test_a_late_enrolled_child_is_not_recorded_until_the_teacher_records_them(pa
     sign_in(page, TEACHER_EMAIL)
 
     # The day is still missing: one child of the class has no record for it.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Missing registers", exact=True).click()
+    main_menu(page).get_by_role("link", name="Missing registers", exact=True).click()
     expect(missing_link(page, register)).to_have_count(1)
     assert_fits_phone(page)
     missing_link(page, register).click()
@@ -86,7 +86,7 @@ def test_a_late_enrolled_child_is_not_recorded_until_the_teacher_records_them(pa
     assert_marked(page, newcomer, "Late")
 
     # The day has left the missing registers.
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Missing registers", exact=True).click()
+    main_menu(page).get_by_role("link", name="Missing registers", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(missing_link(page, register)).to_have_count(0)
     assert_fits_phone(page)
