@@ -129,6 +129,7 @@ def test_a_child_out_of_scope_is_not_found(client, auth, world):
     assert client.get(f"/children/{world.child_a.code}/enrolments/{e.id}/correct").status_code == 404
     assert client.post(f"/children/{world.child_a.code}/enrolments/{e.id}/undo-exit").status_code == 404
     # Another child's enrolment under this child's code: not found either.
+    auth.logout()
     auth.login(world.liaison_a)
     other = world.child_b.enrolments[0]
     assert client.get(f"/children/{world.child_a.code}/enrolments/{other.id}/correct").status_code == 404
@@ -157,6 +158,7 @@ def test_a_stale_form_is_refused_with_nothing_lost(client, auth, world):
     auth.login(world.admin)
     assert edit(client, child, family_name="Rahimi-Karimi").status_code == 302  # someone else saves meanwhile
     before = (count(RecordChange), count(AuditEvent))
+    auth.logout()
     auth.login(world.liaison_a)
     r = client.post(f"/children/{child.code}/edit", data=stale)
     assert r.status_code == 409

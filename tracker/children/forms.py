@@ -190,3 +190,10 @@ class CorrectEnrolmentForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: the CSRF token only."""
+
+
+@_text_fields
+class MergeForm(FlaskForm):
+    other = StringField(_l("Code of the other record of this child"), filters=[Strip()],
+                        validators=[DataRequired(), Length(max=12)])
+    confirmed = HiddenField()

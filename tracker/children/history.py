@@ -33,6 +33,7 @@ LABELS = {
     ("enrolment", "exit_reason"): _l("Exit reason"),
     ("enrolment", "exit_note"): _l("Note"),
     ("centre_stay", "end_date"): _l("End of the centre stay"),
+    ("child", "merged_from"): _l("Another record of this child merged into this one"),
 }
 DATES = {"birth_date", "arrival_date", "start_date", "end_date"}
 
@@ -66,6 +67,7 @@ def entries(child: Child) -> list[dict]:
     class_ids = {int(v) for c in changes if c.field == "class_id" for v in (c.old_value, c.new_value) if v}
     classes = dict(db.session.execute(sa.select(SchoolClass.id, SchoolClass.name)
                                       .where(SchoolClass.id.in_(class_ids))).all()) if class_ids else {}
-    return [{"label": LABELS.get((c.object_type, c.field), c.field), "old": shown(c, c.old_value, classes),
+    return [{"label": LABELS.get((c.object_type, c.field), c.field),
+             "old": None if c.field == "merged_from" else shown(c, c.old_value, classes),
              "new": shown(c, c.new_value, classes), "by": c.changed_by.name if c.changed_by else _("unknown user"),
              "at": c.changed_at} for c in changes]

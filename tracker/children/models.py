@@ -178,3 +178,13 @@ class RecordChange(db.Model):
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     changed_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+class MergedCode(db.Model):
+    """The code of a record merged into another child's (``merge_children``): it keeps leading to that child."""
+
+    __tablename__ = "merged_code"
+    code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    child_id: Mapped[int] = mapped_column(sa.ForeignKey("child.id", ondelete="CASCADE"), index=True)
+    merged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    merged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

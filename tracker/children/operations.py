@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import audit
-from tracker.children.models import CentreStay, Child, Guardian, RecordChange, UascPeriod, utcnow
+from tracker.children.models import CentreStay, Child, Guardian, MergedCode, RecordChange, UascPeriod, utcnow
 from tracker.children.names import name_key
 from tracker.dates import years_before
 from tracker.errors import OperationError
@@ -447,3 +447,95 @@ def _move(child: Child, centre_id: int, today: dt.date) -> None:
         current.end_date = today - dt.timedelta(days=1)
         db.session.flush()  # one open stay per child: close before opening
     child.centre_stays.append(CentreStay(centre_id=centre_id, start_date=today))
+
+
+# --- Two records of the same child ----------------------------------------------------------------
+
+def _overlaps(a, b) -> bool:
+    """Two dated rows (start_date, end_date or open) share a day."""
+    return a.start_date <= (b.end_date or dt.date.max) and b.start_date <= (a.end_date or dt.date.max)
+
+
+def merge_problems(keep: Child, other: Child) -> list[str]:
+    """What stops merging ``other`` into ``keep``: both enrolled at once, or both assessed in the same round."""
+    from tracker.assessments.models import Assessment
+
+    if keep.id == other.id:
+        return [_("These are the same record.")]
+    problems = []
+    for a in keep.enrolments:
+        for b in other.enrolments:
+            if _overlaps(a, b):
+                problems.append(_("Both records are enrolled at the same time: %(a)s (%(da)s) and %(b)s (%(db)s). "
+                                  "Correct or end one of the enrolments first.",
+                                  a=a.school.name, da=a.start_date.isoformat(), b=b.school.name,
+                                  db=b.start_date.isoformat()))
+    rounds = set(db.session.execute(sa.select(Assessment.round_id, Assessment.type_slug)
+                                    .where(Assessment.child_id == keep.id)).all())
+    if any(tuple(r) in rounds for r in db.session.execute(
+            sa.select(Assessment.round_id, Assessment.type_slug).where(Assessment.child_id == other.id))):
+        problems.append(_("Both records have an assessment of the same kind in the same round."))
+    return problems
+
+
+def merge_children(keep: Child, other: Child, *, user=None) -> list[str]:
+    """Merge ``other`` (a second record of the same child) into ``keep``; ``other``'s code leads to ``keep``.
+
+    ``keep`` gets ``other``'s enrolments (with their attendance), assessments, flags and their
+    follow-ups, external ids and history of corrections. Of ``other``'s UASC periods, centre stays
+    and guardians those that overlap none of ``keep``'s move too; the others (the same facts recorded
+    twice) are dropped, and ``keep``'s stand. An uncleared flag of a rule that ``keep`` also has
+    uncleared is cleared today (the next flags check decides for the one child). ``keep``'s details
+    stand; a blank temporary ID, asylum number, name in original script or arrival date is filled
+    from ``other``'s. Refused (``merge_problems``) when both were enrolled at once or assessed in the
+    same round. Returns the filled fields. Audited as ``children_merged`` (on ``keep``) and
+    ``child_merged`` (on ``other``'s code).
+    """
+    from tracker.assessments.models import Assessment
+    from tracker.enrolment.models import Enrolment
+    from tracker.flags.models import Flag
+    from tracker.integrations.models import ExternalId
+
+    problems = merge_problems(keep, other)
+    if problems:
+        raise OperationError(None, problems[0])
+    today = dt.date.today()
+    for model, mine, theirs in ((UascPeriod, keep.uasc_periods, other.uasc_periods),
+                                (CentreStay, keep.centre_stays, other.centre_stays),
+                                (Guardian, keep.guardians, other.guardians)):
+        twice = [row.id for row in theirs if any(_overlaps(row, k) for k in mine)]
+        if twice:
+            db.session.execute(sa.delete(model).where(model.id.in_(twice)))
+        db.session.execute(sa.update(model).where(model.child_id == other.id).values(child_id=keep.id))
+    kept_rules = set(db.session.scalars(sa.select(Flag.rule).where(Flag.child_id == keep.id, Flag.cleared_on.is_(None))))
+    if kept_rules:
+        db.session.execute(sa.update(Flag).where(Flag.child_id == other.id, Flag.cleared_on.is_(None),
+                                                 Flag.rule.in_(kept_rules))
+                           .values(cleared_on=today, version=Flag.version + 1))
+    for model in (Enrolment, Assessment, Flag, ExternalId, RecordChange, MergedCode):
+        db.session.execute(sa.update(model).where(model.child_id == other.id).values(child_id=keep.id))
+    filled = [(f, getattr(keep, f), getattr(other, f)) for f in ("name_original", "arrival_date", "temporary_id",
+                                                                  "asylum_number")
+              if not getattr(keep, f) and getattr(other, f)]
+    for f, _old, value in filled:
+        setattr(keep, f, value)
+    if any(f == "name_original" for f, *_rest in filled):
+        keep.name_key = name_key(keep.given_name, keep.family_name, keep.name_original)
+    code, uid = other.code, getattr(user, "id", None)
+    db.session.flush()
+    db.session.expunge(other)
+    db.session.execute(sa.delete(Child).where(Child.id == other.id))
+    db.session.add(MergedCode(code=code, child_id=keep.id, merged_by_id=uid))
+    db.session.flush()
+    db.session.expire_all()  # the moved rows' collections and relationships are read again
+    record_changes(keep, "child", keep.id, [("merged_from", None, code), *filled], user=user)
+    audit.record("children_merged", keep, user=user, fields=[f for f, *_rest in filled] or None)
+    audit.record("child_merged", object_type="child", object_id=code, user=user)
+    db.session.flush()
+    return [f for f, *_rest in filled]
+
+
+def merged_target(code: str) -> Child | None:
+    """The child a merged record's code now leads to, if ``code`` is such a code."""
+    return db.session.scalar(sa.select(Child).join(MergedCode, MergedCode.child_id == Child.id)
+                             .where(MergedCode.code == code))

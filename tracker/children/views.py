@@ -13,7 +13,7 @@ from tracker.children import operations as child_ops
 from tracker.children.duplicates import check as check_duplicates
 from tracker.children.history import entries as correction_entries
 from tracker.children.forms import (CentreForm, ChildForm, ConfirmForm, CorrectChildForm, CorrectEnrolmentForm, EnrolForm,
-                                    ExitForm, SearchForm, TransferForm, UascForm)
+                                    ExitForm, MergeForm, SearchForm, TransferForm, UascForm)
 from tracker.children.models import CentreStay, Child, UascPeriod
 from tracker.children.names import to_ascii
 from tracker.enrolment import operations as enrol_ops
@@ -174,7 +174,13 @@ def _has_schools(user) -> bool:
 @bp.route("/<code>")
 def detail(code):
     user = current_user._get_current_object()
-    child = scope.get_child_or_404(user, code)
+    child = db.session.scalar(scope.children(user).where(Child.code == code))
+    if child is None:
+        # The code of a record merged into another child's leads to that child, for those who may see it.
+        target = child_ops.merged_target(code)
+        if target is not None and db.session.scalar(scope.children(user).where(Child.id == target.id)) is not None:
+            return redirect(url_for("children.detail", code=target.code))
+        abort(404)
     audit.record("child_viewed", child, user=user)
     open_enrolment = child.open_enrolment
     from tracker.flags.models import Flag
@@ -196,7 +202,7 @@ def detail(code):
         can_manage=can_manage,
         can_change=open_enrolment is not None and scope.can_change_enrolment(user, open_enrolment),
         correctable=correctable, undoable=_undoable(child) if correctable else None,
-        corrections=correction_entries(child),
+        corrections=correction_entries(child), can_merge=user.role == Role.admin,
     )
 
 
@@ -445,3 +451,35 @@ def undo_exit(code, enrolment_id):
                          if stay is not None else ""))
                 return redirect(url_for("children.detail", code=child.code))
     return render_template("children/undo_exit.html", child=child, enrolment=enrolment, form=form), status
+
+
+@bp.route("/<code>/merge", methods=["GET", "POST"])
+def merge(code):
+    """Merge a second record of the same child into this one (administrators): a preview of both, then the merge."""
+    user = current_user._get_current_object()
+    if user.role != Role.admin:
+        abort(404)
+    keep = scope.get_child_or_404(user, code)
+    form = MergeForm()
+    other, problems, status = None, [], 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            other = db.session.scalar(scope.children(user).where(Child.code == form.other.data.upper()))
+            if other is None:
+                form.other.errors.append(_("No child has this code."))
+            else:
+                problems = child_ops.merge_problems(keep, other)
+                if not problems and form.confirmed.data == other.code:
+                    try:
+                        child_ops.merge_children(keep, other, user=user)
+                    except OperationError as exc:
+                        _apply_error(form, exc)
+                    else:
+                        flash(_("%(other)s is merged into %(code)s; the code %(other)s leads here.",
+                                other=form.other.data.upper(), code=keep.code))
+                        return redirect(url_for("children.detail", code=keep.code))
+                status = 409 if problems else 200
+                form.confirmed.data = "" if problems else other.code
+                form.confirmed.raw_data = [form.confirmed.data]
+    return render_template("children/merge.html", child=keep, other=other, problems=problems, form=form), status
