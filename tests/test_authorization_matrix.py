@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("production_like_requests")
 ROLES = ["admin", "liaison", "liaison_none", "teacher", "teacher_none", "partner", "anonymous"]
 PUBLIC = {"auth.login", "static", "api.openapi"}
 # URL arguments that name a record that belongs to a school (and so to someone's scope).
-SCOPED = {"code", "class_id", "flag_id", "item_id", "day_id", "token_id"}
+SCOPED = {"code", "class_id", "flag_id", "item_id", "day_id", "token_id", "enrolment_id"}
 # Logs that a refused request may add to (the refusal itself is worth recording), and a derived cache.
 LOGS = {"audit_event", "login_attempt", "integration_run", "calendar_day", "calendar_state"}
 NO_SCOPE = {"liaison_none", "teacher_none", "partner", "anonymous"}
@@ -79,15 +79,15 @@ def things(app, world):
     own = {**common, "child": world.child_a.code, "school": world.school_a.code, "class_id": world.class_a.id,
            "flag_id": flags[world.child_a.code].id, "item_id": pending["SA001"].id,
            "day_id": days_off["SA001"].id, "token_id": token_own.id, "centre": world.centre_a.code,
-           "user_id": world.liaison_a.id}
+           "user_id": world.liaison_a.id, "enrolment_id": world.child_a.open_enrolment.id}
     other = {**common, "child": world.child_b.code, "school": world.school_b.code, "class_id": world.class_b.id,
              "flag_id": flags[world.child_b.code].id, "item_id": pending["SB002"].id,
              "day_id": days_off["SB002"].id, "token_id": token_other.id, "centre": world.centre_b.code,
-             "user_id": world.liaison_b.id}
+             "user_id": world.liaison_b.id, "enrolment_id": world.child_b.open_enrolment.id}
     missing = {"slug": "nope", "round_id": 999_999, "label": "1999-00", "day": "2026-13-45", "month": "2026-99",
                "fmt": "doc", "filename": "nope.css", "child": "C-ZZZZZZ", "school": "ZZ999", "class_id": 999_999,
                "flag_id": 999_999, "item_id": 999_999, "day_id": 999_999, "token_id": 999_999, "centre": "NOPE",
-               "user_id": 999_999}
+               "user_id": 999_999, "enrolment_id": 999_999}
     return {"own": own, "other": other, "missing": missing,
             "enrolments": [world.child_a.open_enrolment.id, world.child_b.open_enrolment.id]}
 

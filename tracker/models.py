@@ -6,7 +6,7 @@ from tracker.attendance.models import AttendanceChange, AttendanceMonth, Attenda
 from tracker.audit.models import AuditEvent
 from tracker.auth.models import LoginAttempt, LoginThrottle, User, user_schools
 from tracker.integrations.models import ExternalId, IntegrationPending, IntegrationRun, SchoolIntegration  # noqa: F401
-from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
+from tracker.children.models import CentreStay, Child, Guardian, MergedCode, RecordChange, UascPeriod
 from tracker.enrolment.models import Enrolment
 from tracker.flags.models import Flag, FollowUp
 from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, NonSchoolRange,
@@ -15,5 +15,6 @@ from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Ce
 __all__ = [
     "ApiToken", "Assessment", "AssessmentRevision", "AssessmentRound", "AssessmentTypeSetting",
     "AcademicYear", "AttendanceChange", "CalendarDay", "CalendarState", "AttendanceMonth", "AttendanceRecord", "AuditEvent", "Centre", "CentreStay", "Child", "Enrolment", "Flag", "FollowUp", "Guardian",
-    "LoginAttempt", "LoginThrottle", "NonSchoolDay", "NonSchoolRange", "School", "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
+    "LoginAttempt", "LoginThrottle", "MergedCode", "NonSchoolDay", "NonSchoolRange", "RecordChange", "School",
+    "SchoolClass", "UascPeriod", "User", "class_teachers", "user_schools",
 ]

@@ -1,7 +1,7 @@
 """user administration: one-time passwords, last sign-in, and sign-in failures counted per email and source address
 
 Revision ID: 0013_user_admin
-Revises: 0011_record_keys
+Revises: 0012_change_history
 Create Date: 2026-12-06 21:55:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_user_admin'
-down_revision = '0011_record_keys'
+down_revision = '0012_change_history'
 branch_labels = None
 depends_on = None
 

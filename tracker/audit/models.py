@@ -18,3 +18,5 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(sa.String(50))
     object_type: Mapped[str] = mapped_column(sa.String(50), default="")
     object_id: Mapped[str] = mapped_column(sa.String(50), default="")
+    # Which fields a correction changed (comma-separated names, e.g. "birth_date,sex"), never their values.
+    fields: Mapped[str | None] = mapped_column(sa.String(500))

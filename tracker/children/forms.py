@@ -97,7 +97,8 @@ class ChildForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.country.choices = country_choices()
         self.first_language.choices = language_choices()
-        self.centre.choices = options([("", _l("None / private accommodation"))] + [(c.code, c.name) for c in centres])
+        if self.centre is not None:  # a correction leaves the centre out (CorrectChildForm)
+            self.centre.choices = options([("", _l("None / private accommodation"))] + [(c.code, c.name) for c in centres])
 
 
 class EnrolForm(FlaskForm):
@@ -168,3 +169,33 @@ class SearchForm(FlaskForm):
     enrolled = SelectField(_l("Enrolled"), choices=options([("", _l("Any")), ("yes", _l("Enrolled now")),
                                                             ("no", _l("Not enrolled"))]), filters=[Strip()], validators=[Optional()])
     page = HiddenField()
+
+
+class CorrectChildForm(ChildForm):
+    """The registration form's fields, rules and choices for what a correction may change (``correct_child``)."""
+
+    uasc_status = None  # changed with Change UASC status, which keeps the periods
+    centre = None  # changed with Change centre, which keeps the stays
+    centre_since = None
+    legal_basis = None
+    not_duplicate = None
+    version = HiddenField()
+
+
+@_text_fields
+class CorrectEnrolmentForm(FlaskForm):
+    start_date = DateField(_l("First day at school"), validators=[InputRequired()])
+    end_date = DateField(_l("Last day at school"), validators=[Optional()])
+    grade = IntegerField(_l("Grade"), validators=[InputRequired(), NumberRange(min=1, max=8)])
+    class_id = SelectField(_l("Class"), validators=[Optional()])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: the CSRF token only."""
+
+
+@_text_fields
+class MergeForm(FlaskForm):
+    other = StringField(_l("Code of the other record of this child"), filters=[Strip()],
+                        validators=[DataRequired(), Length(max=12)])
+    confirmed = HiddenField()

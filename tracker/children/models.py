@@ -150,3 +150,41 @@ class CentreStay(db.Model):
 
     child: Mapped[Child] = relationship(back_populates="centre_stays")
     centre: Mapped["Centre"] = relationship()  # noqa: F821
+
+
+class RecordChange(db.Model):
+    """A correction of a recorded value: the earlier value, the new one, who changed it and when.
+
+    One row per changed field. ``object_type`` and ``object_id`` name the corrected row (``child``,
+    ``guardian``, ``enrolment``, ``centre_stay``); ``child_id`` the child it belongs to, so the child's
+    page lists every correction about them. Values are personal data, kept as text (dates ISO, yes/no
+    as ``true``/``false``, blank as NULL) and shown only to those who may see the child; the audit
+    log names the fields, never these values.
+    """
+
+    __tablename__ = "record_change"
+    __table_args__ = (
+        sa.Index("ix_record_change_child_at", "child_id", "changed_at"),
+        sa.Index("ix_record_change_object", "object_type", "object_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[int] = mapped_column(sa.ForeignKey("child.id", ondelete="CASCADE"))
+    object_type: Mapped[str] = mapped_column(sa.String(20))
+    object_id: Mapped[int]
+    field: Mapped[str] = mapped_column(sa.String(40))
+    old_value: Mapped[str | None] = mapped_column(sa.String(200))
+    new_value: Mapped[str | None] = mapped_column(sa.String(200))
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    changed_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+class MergedCode(db.Model):
+    """The code of a record merged into another child's (``merge_children``): it keeps leading to that child."""
+
+    __tablename__ = "merged_code"
+    code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    child_id: Mapped[int] = mapped_column(sa.ForeignKey("child.id", ondelete="CASCADE"), index=True)
+    merged_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    merged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))

@@ -1,4 +1,4 @@
-"""Every write about a child: registration, UASC status, centre stays."""
+"""Every write about a child: registration, corrections, UASC status, centre stays."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +7,10 @@ import secrets
 import pycountry
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import audit
-from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
+from tracker.children.models import CentreStay, Child, Guardian, MergedCode, RecordChange, UascPeriod, utcnow
 from tracker.children.names import name_key
 from tracker.dates import years_before
 from tracker.errors import OperationError
@@ -133,6 +134,138 @@ def register_child(*, given_name: str, family_name: str, name_original: str = ""
     audit.record("child_registered", child, user=user)
     queue("child_registered", child=child, user=user)
     return child
+
+
+class StaleRecord(OperationError):
+    """The record was saved by someone else since the form was opened (its version moved on)."""
+
+
+# What a correction may change on the child's row, and on their current guardian (form field -> column).
+CORRECTABLE = ("given_name", "family_name", "name_original", "sex", "birth_date", "birth_date_estimated", "country",
+               "first_language", "arrival_date", "temporary_id", "asylum_number")
+GUARDIAN_FIELDS = {"guardian_name": "name", "guardian_organisation": "organisation", "guardian_phone": "phone"}
+
+
+def as_text(value) -> str | None:
+    """A value as the history keeps it: dates ISO, enums by value, yes/no as true/false, blank as None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(getattr(value, "value", value))
+
+
+def record_changes(child: Child, object_type: str, object_id: int, changes: list[tuple[str, object, object]],
+                   *, user=None) -> None:
+    """Keep the earlier values of a correction: one history row per (field, old, new). No commit."""
+    uid, now = getattr(user, "id", None), utcnow()
+    for field, old, new in changes:
+        db.session.add(RecordChange(child_id=child.id, object_type=object_type, object_id=object_id, field=field,
+                                    old_value=as_text(old), new_value=as_text(new), changed_by_id=uid,
+                                    changed_at=now))
+
+
+def correct_child(child: Child, changes: dict, *, user=None, version: int | None = None,
+                  today: dt.date | None = None) -> list[str]:
+    """Correct what was recorded about a child; keep every earlier value. Returns the changed fields' names.
+
+    ``changes`` maps names of ``CORRECTABLE`` and ``GUARDIAN_FIELDS`` to their corrected values (a
+    name left out keeps its value). ``version``: the child's version when the form was opened; if
+    someone saved the child since, ``StaleRecord`` is raised and nothing is written. The values are
+    checked with the registration rules (``registration_problems``) and against the child's
+    enrolments and centre stays (none may start before the birth date). The name search key
+    follows the names. Audited as ``child_corrected`` with the names of the fields, never values.
+    """
+    today = today or dt.date.today()
+    if version is not None and int(version) != child.version:
+        raise StaleRecord(None, _("Someone else saved this child's record while you were editing it. "
+                                  "Your entries are kept below: check them against the record and save again."))
+    unknown = set(changes) - set(CORRECTABLE) - set(GUARDIAN_FIELDS)
+    if unknown:
+        raise OperationError(None, _("These fields cannot be corrected here: %(f)s.", f=", ".join(sorted(unknown))))
+    new = {f: getattr(child, f) for f in CORRECTABLE}
+    for f in CORRECTABLE:
+        if f not in changes:
+            continue
+        value = changes[f]
+        if isinstance(value, str):
+            value = value.strip()
+        if f in ("temporary_id", "asylum_number", "arrival_date"):
+            value = value or None
+        elif f == "name_original":
+            value = value or ""
+        elif f == "birth_date_estimated":
+            value = bool(value)
+        elif f == "country" and value:
+            value = value.upper()
+        elif f == "first_language" and value:
+            value = value.lower()
+        new[f] = value
+    guardian = next((g for g in reversed(child.guardians) if g.end_date is None), None)
+    new_guardian = {f: (changes[f] if f in changes else getattr(guardian, col, "") if guardian else "") or ""
+                    for f, col in GUARDIAN_FIELDS.items()}
+    new_guardian = {f: v.strip() for f, v in new_guardian.items()}
+    sex = new["sex"].value if isinstance(new["sex"], Sex) else new["sex"]
+    problems = registration_problems(
+        given_name=new["given_name"], family_name=new["family_name"], sex=sex, birth_date=new["birth_date"],
+        country=new["country"] or "", first_language=new["first_language"] or "",
+        uasc_status=child.uasc_status.value, arrival_date=new["arrival_date"],
+        guardian_name=new_guardian["guardian_name"], legal_basis=None, today=today)
+    if problems:
+        raise OperationError(*problems[0])
+    born = new["birth_date"]
+    first_enrolment = min((e.start_date for e in child.enrolments), default=None)
+    if first_enrolment and born > first_enrolment:
+        raise OperationError("birth_date", _("The birth date is after the child's first day at school (%(d)s).",
+                                             d=first_enrolment.isoformat()))
+    first_stay = min((s.start_date for s in child.centre_stays), default=None)
+    if first_stay and born > first_stay:
+        raise OperationError("birth_date", _("The birth date is after the start of a centre stay (%(d)s).",
+                                             d=first_stay.isoformat()))
+    if guardian is not None and not new_guardian["guardian_name"]:
+        raise OperationError("guardian_name", _("The guardian's name cannot be left blank. Correct it, or change "
+                                                "the UASC status if the child no longer has a guardian."))
+    new["sex"] = Sex(sex)
+    child_changes = [(f, getattr(child, f), new[f]) for f in CORRECTABLE if new[f] != getattr(child, f)]
+    guardian_changes = [(f, getattr(guardian, col) if guardian else None, new_guardian[f])
+                        for f, col in GUARDIAN_FIELDS.items()
+                        if new_guardian[f] != ((getattr(guardian, col) or "") if guardian else "")]
+    if not child_changes and not guardian_changes:
+        return []
+    for f, _old, value in child_changes:
+        setattr(child, f, value)
+    if {"given_name", "family_name", "name_original"} & {f for f, *_rest in child_changes}:
+        child.name_key = name_key(child.given_name, child.family_name, child.name_original)
+    if guardian_changes:
+        if guardian is None:
+            current = next((p for p in child.uasc_periods if p.end_date is None), None)
+            guardian = Guardian(start_date=current.start_date if current else today)
+            child.guardians.append(guardian)
+        for f, col in GUARDIAN_FIELDS.items():
+            setattr(guardian, col, new_guardian[f])
+    try:
+        db.session.flush()
+        if not child_changes:
+            # Only the guardian changed: the child's version moves on all the same, so that a form
+            # opened before this save is stale.
+            moved = db.session.execute(sa.update(Child).where(Child.id == child.id, Child.version == child.version)
+                                       .values(version=child.version + 1)).rowcount
+            if moved != 1:
+                raise StaleDataError()
+            db.session.refresh(child, ["version"])
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleRecord(None, _("Someone else saved this child's record while you were editing it. "
+                                  "Reload the page and correct it again.")) from None
+    record_changes(child, "child", child.id, child_changes, user=user)
+    if guardian_changes:
+        record_changes(child, "guardian", guardian.id, guardian_changes, user=user)
+    names = [f for f, *_rest in child_changes] + [f for f, *_rest in guardian_changes]
+    audit.record("child_corrected", child, user=user, fields=names)
+    db.session.flush()
+    return names
 
 
 def change_uasc_status(child: Child, status: str, since: dt.date, *, guardian_name: str = "",
@@ -352,3 +485,95 @@ def _move(child: Child, centre_id: int, today: dt.date) -> None:
         current.end_date = today - dt.timedelta(days=1)
         db.session.flush()  # one open stay per child: close before opening
     child.centre_stays.append(CentreStay(centre_id=centre_id, start_date=today))
+
+
+# --- Two records of the same child ----------------------------------------------------------------
+
+def _overlaps(a, b) -> bool:
+    """Two dated rows (start_date, end_date or open) share a day."""
+    return a.start_date <= (b.end_date or dt.date.max) and b.start_date <= (a.end_date or dt.date.max)
+
+
+def merge_problems(keep: Child, other: Child) -> list[str]:
+    """What stops merging ``other`` into ``keep``: both enrolled at once, or both assessed in the same round."""
+    from tracker.assessments.models import Assessment
+
+    if keep.id == other.id:
+        return [_("These are the same record.")]
+    problems = []
+    for a in keep.enrolments:
+        for b in other.enrolments:
+            if _overlaps(a, b):
+                problems.append(_("Both records are enrolled at the same time: %(a)s (%(da)s) and %(b)s (%(db)s). "
+                                  "Correct or end one of the enrolments first.",
+                                  a=a.school.name, da=a.start_date.isoformat(), b=b.school.name,
+                                  db=b.start_date.isoformat()))
+    rounds = set(db.session.execute(sa.select(Assessment.round_id, Assessment.type_slug)
+                                    .where(Assessment.child_id == keep.id)).all())
+    if any(tuple(r) in rounds for r in db.session.execute(
+            sa.select(Assessment.round_id, Assessment.type_slug).where(Assessment.child_id == other.id))):
+        problems.append(_("Both records have an assessment of the same kind in the same round."))
+    return problems
+
+
+def merge_children(keep: Child, other: Child, *, user=None) -> list[str]:
+    """Merge ``other`` (a second record of the same child) into ``keep``; ``other``'s code leads to ``keep``.
+
+    ``keep`` gets ``other``'s enrolments (with their attendance), assessments, flags and their
+    follow-ups, external ids and history of corrections. Of ``other``'s UASC periods, centre stays
+    and guardians those that overlap none of ``keep``'s move too; the others (the same facts recorded
+    twice) are dropped, and ``keep``'s stand. An uncleared flag of a rule that ``keep`` also has
+    uncleared is cleared today (the next flags check decides for the one child). ``keep``'s details
+    stand; a blank temporary ID, asylum number, name in original script or arrival date is filled
+    from ``other``'s. Refused (``merge_problems``) when both were enrolled at once or assessed in the
+    same round. Returns the filled fields. Audited as ``children_merged`` (on ``keep``) and
+    ``child_merged`` (on ``other``'s code).
+    """
+    from tracker.assessments.models import Assessment
+    from tracker.enrolment.models import Enrolment
+    from tracker.flags.models import Flag
+    from tracker.integrations.models import ExternalId
+
+    problems = merge_problems(keep, other)
+    if problems:
+        raise OperationError(None, problems[0])
+    today = dt.date.today()
+    for model, mine, theirs in ((UascPeriod, keep.uasc_periods, other.uasc_periods),
+                                (CentreStay, keep.centre_stays, other.centre_stays),
+                                (Guardian, keep.guardians, other.guardians)):
+        twice = [row.id for row in theirs if any(_overlaps(row, k) for k in mine)]
+        if twice:
+            db.session.execute(sa.delete(model).where(model.id.in_(twice)))
+        db.session.execute(sa.update(model).where(model.child_id == other.id).values(child_id=keep.id))
+    kept_rules = set(db.session.scalars(sa.select(Flag.rule).where(Flag.child_id == keep.id, Flag.cleared_on.is_(None))))
+    if kept_rules:
+        db.session.execute(sa.update(Flag).where(Flag.child_id == other.id, Flag.cleared_on.is_(None),
+                                                 Flag.rule.in_(kept_rules))
+                           .values(cleared_on=today, version=Flag.version + 1))
+    for model in (Enrolment, Assessment, Flag, ExternalId, RecordChange, MergedCode):
+        db.session.execute(sa.update(model).where(model.child_id == other.id).values(child_id=keep.id))
+    filled = [(f, getattr(keep, f), getattr(other, f)) for f in ("name_original", "arrival_date", "temporary_id",
+                                                                  "asylum_number")
+              if not getattr(keep, f) and getattr(other, f)]
+    for f, _old, value in filled:
+        setattr(keep, f, value)
+    if any(f == "name_original" for f, *_rest in filled):
+        keep.name_key = name_key(keep.given_name, keep.family_name, keep.name_original)
+    code, uid = other.code, getattr(user, "id", None)
+    db.session.flush()
+    db.session.expunge(other)
+    db.session.execute(sa.delete(Child).where(Child.id == other.id))
+    db.session.add(MergedCode(code=code, child_id=keep.id, merged_by_id=uid))
+    db.session.flush()
+    db.session.expire_all()  # the moved rows' collections and relationships are read again
+    record_changes(keep, "child", keep.id, [("merged_from", None, code), *filled], user=user)
+    audit.record("children_merged", keep, user=user, fields=[f for f, *_rest in filled] or None)
+    audit.record("child_merged", object_type="child", object_id=code, user=user)
+    db.session.flush()
+    return [f for f, *_rest in filled]
+
+
+def merged_target(code: str) -> Child | None:
+    """The child a merged record's code now leads to, if ``code`` is such a code."""
+    return db.session.scalar(sa.select(Child).join(MergedCode, MergedCode.child_id == Child.id)
+                             .where(MergedCode.code == code))

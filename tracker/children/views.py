@@ -1,4 +1,4 @@
-"""Children pages: list and search, a child's page, register, enrol, transfer, exit."""
+"""Children pages: list and search, a child's page, register, enrol, transfer, exit, corrections."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 from tracker import audit, scope
 from tracker.children import operations as child_ops
 from tracker.children.duplicates import check as check_duplicates
-from tracker.children.forms import CentreForm, ChildForm, EnrolForm, ExitForm, SearchForm, TransferForm, UascForm
+from tracker.children.history import entries as correction_entries
+from tracker.children.forms import (CentreForm, ChildForm, ConfirmForm, CorrectChildForm, CorrectEnrolmentForm, EnrolForm,
+                                    ExitForm, MergeForm, SearchForm, TransferForm, UascForm)
 from tracker.children.models import CentreStay, Child, UascPeriod
 from tracker.children.names import to_ascii
 from tracker.enrolment import operations as enrol_ops
@@ -173,7 +175,13 @@ def _has_schools(user) -> bool:
 @bp.route("/<code>")
 def detail(code):
     user = current_user._get_current_object()
-    child = scope.get_child_or_404(user, code)
+    child = db.session.scalar(scope.children(user).where(Child.code == code))
+    if child is None:
+        # The code of a record merged into another child's leads to that child, for those who may see it.
+        target = child_ops.merged_target(code)
+        if target is not None and db.session.scalar(scope.children(user).where(Child.id == target.id)) is not None:
+            return redirect(url_for("children.detail", code=target.code))
+        abort(404)
     audit.record("child_viewed", child, user=user)
     open_enrolment = child.open_enrolment
     from tracker.flags.models import Flag
@@ -186,13 +194,25 @@ def detail(code):
     from tracker.assessments.results import child_results
     from tracker.assessments.types import may_see
 
+    can_manage = scope.can_manage_children(user)
+    correctable = {e.id for e in child.enrolments if can_manage and scope.can_change_enrolment(user, e)}
     return render_template(
         "children/detail.html", child=child, open_enrolment=open_enrolment,
         flags=[(f, describe(rules, f)) for f in flags],
         assessments=child_results(user, child) if may_see(user, child) else [],
-        can_manage=scope.can_manage_children(user),
+        can_manage=can_manage,
         can_change=open_enrolment is not None and scope.can_change_enrolment(user, open_enrolment),
+        correctable=correctable, undoable=_undoable(child) if correctable else None,
+        corrections=correction_entries(child), can_merge=user.role == Role.admin,
     )
+
+
+def _undoable(child) -> int | None:
+    """The id of the enrolment whose exit may be undone: the latest, closed, not by a transfer."""
+    if not child.enrolments or child.open_enrolment is not None:
+        return None
+    latest = max(child.enrolments, key=lambda e: (e.start_date, e.id))
+    return latest.id if latest.exit_reason is not None and latest.exit_reason.value != "transferred" else None
 
 
 def _managed_child(code):
@@ -327,3 +347,143 @@ def centre(code):
                 flash(_("The centre stay is updated."))
                 return redirect(url_for("children.detail", code=child.code))
     return render_template("children/centre.html", child=child, form=form), status
+
+
+def _version(form) -> int | None:
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        return -1  # no version or a bad one: treated as stale, never as "no check"
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+def edit(code):
+    """Correct what was recorded about the child (``correct_child``); the earlier values are kept."""
+    child = _managed_child(code)
+    user = current_user._get_current_object()
+    guardian = next((g for g in reversed(child.guardians) if g.end_date is None), None)
+    if request.method == "POST":
+        form = CorrectChildForm()
+    else:
+        initial = {f: getattr(child, f) for f in child_ops.CORRECTABLE}
+        initial["sex"] = child.sex.value
+        initial.update({f: getattr(guardian, col) if guardian else "" for f, col in child_ops.GUARDIAN_FIELDS.items()})
+        form = CorrectChildForm(data={**initial, "version": str(child.version)})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            changes = {f: form[f].data for f in (*child_ops.CORRECTABLE, *child_ops.GUARDIAN_FIELDS)}
+            try:
+                changed = child_ops.correct_child(child, changes, user=user, version=_version(form))
+            except child_ops.StaleRecord as exc:
+                _apply_error(form, exc)
+                status = 409
+                # The entries stay as typed; the next save is checked against the record as it is now.
+                form.version.data = str(child.version)
+                form.version.raw_data = [form.version.data]
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("The corrections are saved.") if changed else _("Nothing was changed."))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/edit.html", child=child, form=form, has_guardian=guardian is not None), status
+
+
+def _correctable_enrolment(child, enrolment_id: int):
+    _require_manager()
+    enrolment = next((e for e in child.enrolments if e.id == enrolment_id), None)
+    if enrolment is None or not scope.can_change_enrolment(current_user._get_current_object(), enrolment):
+        abort(404)
+    return enrolment
+
+
+@bp.route("/<code>/enrolments/<int:enrolment_id>/correct", methods=["GET", "POST"])
+def correct_enrolment(code, enrolment_id):
+    """Correct an enrolment's dates, grade and class (``correct_enrolment``); the earlier values are kept."""
+    child = _managed_child(code)
+    enrolment = _correctable_enrolment(child, enrolment_id)
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        form = CorrectEnrolmentForm()
+    else:
+        form = CorrectEnrolmentForm(data={"start_date": enrolment.start_date, "end_date": enrolment.end_date,
+                                          "grade": enrolment.grade,
+                                          "class_id": str(enrolment.class_id) if enrolment.class_id else ""})
+    if enrolment.end_date is None:
+        del form.end_date  # an open enrolment ends with Record an exit
+    classes = db.session.scalars(scope.classes(user).where(
+        SchoolClass.school_id == enrolment.school_id, SchoolClass.year_id == enrolment.year_id,
+        SchoolClass.level == enrolment.level).order_by(SchoolClass.grade, SchoolClass.name)).all()
+    form.class_id.choices = options([("", _("Not yet assigned"))] + [
+        (str(c.id), _("%(name)s (grade %(grade)d)", name=c.name, grade=c.grade)) for c in classes])
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            cls = next((c for c in classes if str(c.id) == form.class_id.data), None) if form.class_id.data else None
+            try:
+                changed = enrol_ops.correct_enrolment(
+                    enrolment, start_date=form.start_date.data,
+                    end_date=form.end_date.data if "end_date" in form else None,
+                    grade=form.grade.data, school_class=cls, user=user)
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("The corrections are saved.") if changed else _("Nothing was changed."))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/correct_enrolment.html", child=child, enrolment=enrolment, form=form), status
+
+
+@bp.route("/<code>/enrolments/<int:enrolment_id>/undo-exit", methods=["GET", "POST"])
+def undo_exit(code, enrolment_id):
+    """Reopen an enrolment closed by a wrong exit (``undo_exit``), after the officer confirms."""
+    child = _managed_child(code)
+    enrolment = _correctable_enrolment(child, enrolment_id)
+    form = ConfirmForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                stay = enrol_ops.undo_exit(enrolment, user=current_user._get_current_object())
+            except OperationError as exc:
+                _apply_error(form, exc)
+            else:
+                flash(_("The exit is undone: the enrolment is open again.")
+                      + (" " + _("The centre stay at %(centre)s is open again.", centre=stay.centre.name)
+                         if stay is not None else ""))
+                return redirect(url_for("children.detail", code=child.code))
+    return render_template("children/undo_exit.html", child=child, enrolment=enrolment, form=form), status
+
+
+@bp.route("/<code>/merge", methods=["GET", "POST"])
+def merge(code):
+    """Merge a second record of the same child into this one (administrators): a preview of both, then the merge."""
+    user = current_user._get_current_object()
+    if user.role != Role.admin:
+        abort(404)
+    keep = scope.get_child_or_404(user, code)
+    form = MergeForm()
+    other, problems, status = None, [], 200
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            other = db.session.scalar(scope.children(user).where(Child.code == form.other.data.upper()))
+            if other is None:
+                form.other.errors.append(_("No child has this code."))
+            else:
+                problems = child_ops.merge_problems(keep, other)
+                if not problems and form.confirmed.data == other.code:
+                    try:
+                        child_ops.merge_children(keep, other, user=user)
+                    except OperationError as exc:
+                        _apply_error(form, exc)
+                    else:
+                        flash(_("%(other)s is merged into %(code)s; the code %(other)s leads here.",
+                                other=form.other.data.upper(), code=keep.code))
+                        return redirect(url_for("children.detail", code=keep.code))
+                status = 409 if problems else 200
+                form.confirmed.data = "" if problems else other.code
+                form.confirmed.raw_data = [form.confirmed.data]
+    return render_template("children/merge.html", child=keep, other=other, problems=problems, form=form), status

@@ -30,13 +30,26 @@ def year_for(day: dt.date) -> AcademicYear | None:
     return None
 
 
-def check_placement(child: Child, school: School, level: Level, grade: int, school_class: SchoolClass | None,
-                     start: dt.date) -> AcademicYear:
+def check_grade(school: School, level: Level, grade: int) -> None:
+    """The school offers the level and the grade is one of the level's."""
     if not school.offers(level):
         raise OperationError("level", _("%(school)s does not offer this level.", school=school.name))
     if grade not in GRADES[level]:
         raise OperationError("grade", _("Grade must be between %(a)d and %(b)d for this level.",
                                         a=GRADES[level][0], b=GRADES[level][-1]))
+
+
+def check_class(school: School, level: Level, grade: int, school_class: SchoolClass | None,
+                year: AcademicYear) -> None:
+    """The class (if any) is of the same school, year, level and grade."""
+    if school_class is not None:
+        if (school_class.school_id, school_class.year_id, school_class.level, school_class.grade) != (
+                school.id, year.id, level, grade):
+            raise OperationError("class_id", _("The class must be of the same school, year, level and grade."))
+
+
+def check_start(child: Child, start: dt.date) -> AcademicYear:
+    """A start date after the birth date, not too far ahead, in an academic year: that year."""
     if start < child.birth_date:
         raise OperationError("start_date", _("The start date is before the child's birth date."))
     if start > dt.date.today() + dt.timedelta(days=31):
@@ -44,10 +57,14 @@ def check_placement(child: Child, school: School, level: Level, grade: int, scho
     year = year_for(start)
     if year is None:
         raise OperationError("start_date", _("No academic year covers this date. An administrator adds academic years."))
-    if school_class is not None:
-        if (school_class.school_id, school_class.year_id, school_class.level, school_class.grade) != (
-                school.id, year.id, level, grade):
-            raise OperationError("class_id", _("The class must be of the same school, year, level and grade."))
+    return year
+
+
+def check_placement(child: Child, school: School, level: Level, grade: int, school_class: SchoolClass | None,
+                     start: dt.date) -> AcademicYear:
+    check_grade(school, level, grade)
+    year = check_start(child, start)
+    check_class(school, level, grade, school_class, year)
     last_end = max((e.end_date for e in child.enrolments if e.end_date), default=None)
     if last_end and start <= last_end:
         raise OperationError("start_date", _("The child was enrolled until %(d)s; start after that.",
@@ -289,3 +306,116 @@ def transfer(child: Child, to_school: School, start_date: dt.date, *, level: str
     _flush_open(enrolment)
     queue("enrolment_changed", enrolment=enrolment, change="transferred", previous=previous, user=user)
     return enrolment
+
+
+def _refresh_attendance(enrolment: Enrolment) -> None:
+    """Recompute the summary months of every register of this enrolment (its dates changed)."""
+    from tracker.attendance import summary
+    from tracker.attendance.models import AttendanceRecord
+
+    db.session.flush()
+    days = db.session.scalars(sa.select(AttendanceRecord.date).where(AttendanceRecord.enrolment_id == enrolment.id)
+                              .distinct()).all()
+    summary.refresh((enrolment.id, day) for day in days)
+
+
+def correct_enrolment(enrolment: Enrolment, *, start_date: dt.date, end_date: dt.date | None, grade: int,
+                      school_class: SchoolClass | None, user=None) -> list[str]:
+    """Correct a recorded enrolment's dates, grade and class; keep the earlier values. Returns the changed fields.
+
+    The rules of enrol, exit and transfer: the start after the birth date and in the enrolment's
+    academic year, the end not before the start nor in the future (a transfer's may be, as agreed
+    ahead), the grade of the level, the class of the same school, year, level and grade, and no
+    overlap with the child's other enrolments. An open enrolment stays open (an exit is recorded
+    with Record an exit). The attendance summary of the enrolment is recomputed, so every figure
+    follows. Audited as ``enrolment_corrected`` with the fields' names.
+    """
+    from tracker.children.operations import record_changes
+
+    child = enrolment.child
+    grade = int(grade)
+    if enrolment.end_date is None and end_date is not None:
+        raise OperationError("end_date", _("The enrolment is open: record an exit to end it."))
+    if enrolment.end_date is not None and end_date is None:
+        raise OperationError("end_date", _("Enter the last day at school, or undo the exit."))
+    year = check_start(child, start_date)
+    if year.id != enrolment.year_id:
+        raise OperationError("start_date", _("The start date must be in the academic year %(y)s (from %(a)s to %(b)s).",
+                                             y=enrolment.year.label, a=enrolment.year.first_day.isoformat(),
+                                             b=enrolment.year.last_day.isoformat()))
+    if end_date is not None:
+        if end_date < start_date:
+            raise OperationError("end_date", _("The date is before the enrolment started (%(d)s).",
+                                               d=start_date.isoformat()))
+        if end_date > dt.date.today() and enrolment.exit_reason != ExitReason.transferred:
+            raise OperationError("end_date", _("The date cannot be in the future."))
+    check_grade(enrolment.school, enrolment.level, grade)
+    check_class(enrolment.school, enrolment.level, grade, school_class, year)
+    for other in child.enrolments:
+        if other.id == enrolment.id:
+            continue
+        if start_date <= (other.end_date or dt.date.max) and other.start_date <= (end_date or dt.date.max):
+            raise OperationError("start_date", _("The dates overlap the enrolment at %(school)s from %(a)s to %(b)s.",
+                                                 school=other.school.name, a=other.start_date.isoformat(),
+                                                 b=other.end_date.isoformat() if other.end_date else "…"))
+    new = {"start_date": start_date, "end_date": end_date, "grade": grade,
+           "class_id": school_class.id if school_class is not None else None}
+    changes = [(f, getattr(enrolment, f), v) for f, v in new.items() if getattr(enrolment, f) != v]
+    if not changes:
+        return []
+    for f, _old, value in changes:
+        setattr(enrolment, f, value)
+    if any(f in ("start_date", "end_date") for f, *_rest in changes):
+        _refresh_attendance(enrolment)
+    record_changes(child, "enrolment", enrolment.id, changes, user=user)
+    names = [f for f, *_rest in changes]
+    audit.record("enrolment_corrected", enrolment, user=user, fields=names)
+    db.session.flush()
+    return names
+
+
+def undo_exit(enrolment: Enrolment, *, user=None) -> CentreStay | None:
+    """Reopen an enrolment closed by a wrong exit; keep the earlier values. Returns a reopened centre stay.
+
+    Only the child's latest enrolment, and not a transfer (the next school's enrolment follows it).
+    If the exit meant leaving Serbia and ended the child's centre stay on the same day, that stay is
+    reopened too, unless another stay started since. Flags the exit resolved stay resolved: the next
+    ``tracker flags refresh`` raises again what is due. Registers taken after the exit count again.
+    Audited as ``exit_undone``.
+    """
+    from tracker.children.operations import record_changes
+
+    child = enrolment.child
+    if enrolment.end_date is None:
+        raise OperationError(None, _("This enrolment is open: there is no exit to undo."))
+    if enrolment.exit_reason == ExitReason.transferred:
+        raise OperationError(None, _("A transfer cannot be undone here: correct the dates of the enrolments instead."))
+    if any(e.id != enrolment.id and (e.end_date is None or e.start_date > enrolment.end_date)
+           for e in child.enrolments):
+        raise OperationError(None, _("The child was enrolled again after this exit: only the latest exit can be undone."))
+    ended = enrolment.end_date
+    changes = [("end_date", ended, None), ("exit_reason", enrolment.exit_reason, None)]
+    if enrolment.exit_note:
+        changes.append(("exit_note", enrolment.exit_note, None))
+    enrolment.end_date = None
+    enrolment.exit_reason = None
+    enrolment.exit_note = ""
+    enrolment.closed_at = None
+    enrolment.closed_by_id = None
+    stay = None
+    reason = changes[1][1]
+    if reason in LEAVING_SERBIA and child.current_stay is None and child.centre_stays:
+        last = max(child.centre_stays, key=lambda s: (s.start_date, s.id))
+        if last.end_date == ended:
+            stay = last
+    _flush_open(enrolment)
+    if stay is not None:
+        stay.end_date = None
+        db.session.flush()
+        record_changes(child, "centre_stay", stay.id, [("end_date", ended, None)], user=user)
+        audit.record("centre_changed", child, user=user)
+    _refresh_attendance(enrolment)
+    record_changes(child, "enrolment", enrolment.id, changes, user=user)
+    audit.record("exit_undone", enrolment, user=user, fields=[f for f, *_rest in changes])
+    db.session.flush()
+    return stay
