@@ -202,3 +202,26 @@ def test_partners_see_no_school_pages(client, auth, world):
     auth.login(world.partner)
     assert client.get("/schools/new").status_code == 404
     assert client.post("/schools/SA001/archive").status_code == 404
+
+
+def test_an_archived_school_or_class_takes_no_new_enrolment(app, world):
+    from tracker.enrolment import operations as enrolment
+    from tracker.errors import OperationError
+    from tracker.models import Child, Enrolment
+    from tracker.types import LegalBasis, Sex
+
+    child = Child(code="C-ARCHIV", given_name="Sara", family_name="Noori", sex=Sex.female,
+                  birth_date=dt.date(world.year.first_day.year - 10, 1, 1), country="AFG", first_language="prs",
+                  legal_basis=LegalBasis.public_task)
+    db.session.add(child)
+    db.session.flush()
+    start = world.year.first_day
+    world.class_a.archived_at = dt.datetime(2026, 1, 1)
+    with pytest.raises(OperationError, match="archived"):
+        enrolment.enrol(child, world.school_a, "primary", 5, start, school_class=world.class_a)
+    world.class_a.archived_at = None
+    world.school_a.archived_at = dt.datetime(2026, 1, 1)
+    with pytest.raises(OperationError, match="archived"):
+        enrolment.enrol(child, world.school_a, "primary", 5, start)
+    assert db.session.query(Enrolment).filter_by(child_id=child.id).count() == 0
+    db.session.rollback()

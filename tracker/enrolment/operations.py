@@ -62,6 +62,12 @@ def check_start(child: Child, start: dt.date) -> AcademicYear:
 
 def check_placement(child: Child, school: School, level: Level, grade: int, school_class: SchoolClass | None,
                      start: dt.date) -> AcademicYear:
+    # Archived schools and classes keep their records but take no new enrolment (tracker.schools).
+    if school.archived_at is not None:
+        raise OperationError("school", _("%(school)s is archived and takes no new enrolments.", school=school.name))
+    if school_class is not None and school_class.archived_at is not None:
+        raise OperationError("class_id", _("The class %(name)s is archived and takes no new enrolments.",
+                                           name=school_class.name))
     check_grade(school, level, grade)
     year = check_start(child, start)
     check_class(school, level, grade, school_class, year)

@@ -103,6 +103,9 @@ def validate(table, ctx: ImportContext) -> Plan:
         if (end is None) != (reason is None):
             ctx.error(line, "exit_reason" if end else "end_date",
                       _("Give both end_date and exit_reason for an exit, or neither for an open enrolment."))
+        if school.archived_at is not None and end is None:
+            # An archived school keeps its records, so history (with an end date) still imports.
+            ctx.error(line, "school_code", _("%(school)s is archived and takes no new enrolments.", school=school.name))
         if not school.offers(level):
             ctx.error(line, "level", _("%(school)s does not offer this level.", school=school.name))
         elif grade not in GRADES[Level(level)]:
