@@ -90,24 +90,15 @@ def _search(form: SearchForm, user):
 @bp.route("/", methods=["GET", "POST"])
 def index():
     """The list. The page's own form posts, so names typed into it stay out of URLs and access logs."""
+    from tracker.children import listing
+
     user = current_user._get_current_object()
-    form = SearchForm(request.form if request.method == "POST" else request.args)
-    form.school.choices = options([("", _("Any"))] + [(s.code, s.name) for s in db.session.scalars(scope.schools(user))])
-    form.centre.choices = options([("", _("Any"))] + [(c.code, c.name) for c in _centres()])
-    if not form.validate():
-        return render_template("children/index.html", form=form, children=[], total=0, page=1, pages=1), 400
-    q = _search(form, user)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    try:
-        page = min(max(1, int(form.page.data or request.args.get("page") or 1)), pages)
-    except ValueError:
-        page = 1
-    children = db.session.scalars(
-        q.order_by(Child.family_name, Child.given_name, Child.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render_template("children/index.html", form=form, children=children, total=total, page=page,
-                           pages=pages)
+    data = request.form if request.method == "POST" else request.args
+    form = listing.form_for(user, data)
+    valid = form.validate()
+    page = listing.children_page(form, user, data, valid=valid)
+    return render_template("children/index.html", form=form, page=page, children=page.rows,
+                           centre_label=listing.centre_label), 200 if valid else 400
 
 
 @bp.route("/new", methods=["GET", "POST"])
