@@ -9,7 +9,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from wtforms import SelectField
 from wtforms.validators import Optional
 
@@ -51,9 +51,10 @@ def waiting_for_school(day: dt.date):
     The one definition for the officer's home page and the children list's "waiting for a school" filter."""
     from tracker.indicators.compute import left_serbia
 
-    return sa.and_(sa.exists().where(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None)),
+    stay, enrolment = aliased(CentreStay), aliased(Enrolment)  # a page may join either for its own order
+    return sa.and_(sa.exists().where(stay.child_id == Child.id, stay.end_date.is_(None)),
                    aged_between(Child.birth_date, day, *SCHOOL_AGE),
-                   ~sa.exists().where(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None)),
+                   ~sa.exists().where(enrolment.child_id == Child.id, enrolment.end_date.is_(None)),
                    ~left_serbia(day))
 
 
