@@ -58,12 +58,12 @@ def waiting_for_school(day: dt.date):
                    ~left_serbia(day))
 
 
-def waiting_children(user, day: dt.date, limit: int = listing.PAGE) -> tuple[list[Child], int]:
+def waiting_children(user, day: dt.date, limit: int | None = None) -> tuple[list[Child], int]:
     """The children in the user's scope waiting for a school, the longest in a centre first, and how many."""
     q = scope.children(user).where(waiting_for_school(day))
     first = (q.join(CentreStay, sa.and_(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None)))
              .options(selectinload(Child.centre_stays).selectinload(CentreStay.centre), selectinload(Child.uasc_periods))
-             .order_by(CentreStay.start_date, Child.id).limit(limit))
+             .order_by(CentreStay.start_date, Child.id).limit(limit or listing.PAGE))
     return list(db.session.scalars(first)), listing.count(q)
 
 
