@@ -84,8 +84,8 @@ def form_for(user, data) -> ChildListForm:
                                                   SchoolClass.grade, SchoolClass.name)).all()
     form.class_id.choices = listing.class_choices(classes, with_school=school is None, blank=_("Any"))
     form.enrolled.choices = options([("", _("Any")), ("yes", _("Enrolled now")), ("no", _("Not enrolled")),
-                                     ("waiting", _("Living in a centre, school age, not enrolled"))])
-    form.sort.choices = options([("name", _("By name")), ("action", _("Needs action first (not enrolled first)"))])
+                                     ("waiting", _("Waiting for a school"))])
+    form.sort.choices = options([("name", _("By name")), ("action", _("Not enrolled first"))])
     if form.sort.data not in ("name", "action"):
         form.sort.data = "name"
     return form

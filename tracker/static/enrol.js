@@ -33,6 +33,7 @@
     }
   }
 
+  narrow();  /* the same list the server sent, with the hint for a page that narrows itself */
   var step = document.getElementById("class-step");
   if (step) { step.hidden = true; }
   [school, start, level, grade].forEach(function (el) {
