@@ -118,3 +118,24 @@ def child_rates(child_id: int) -> list[sa.Row]:
          .where(Enrolment.child_id == child_id)
          .group_by(month).order_by(month.desc()))
     return list(db.session.execute(q))
+
+
+def missing_by_class(missing: list[tuple[dt.date, SchoolClass]]) -> list[tuple[SchoolClass, list[dt.date]]]:
+    """The missing registers grouped by class, what to do first first: the class with the most school days
+    missing, then the one whose oldest missing day is oldest; each class's days newest first."""
+    days: dict[int, list[dt.date]] = {}
+    classes: dict[int, SchoolClass] = {}
+    for day, cls in missing:
+        days.setdefault(cls.id, []).append(day)
+        classes[cls.id] = cls
+    grouped = [(classes[cid], sorted(ds, reverse=True)) for cid, ds in days.items()]
+    grouped.sort(key=lambda row: (-len(row[1]), row[1][-1], row[0].school.name, row[0].name, row[0].id))
+    return grouped
+
+
+def load_teachers(classes: list[SchoolClass]) -> None:
+    """Load the teachers (and school) of these classes in one query, for a page that names them."""
+    if classes:
+        db.session.scalars(sa.select(SchoolClass).options(selectinload(SchoolClass.teachers),
+                                                          selectinload(SchoolClass.school))
+                           .where(SchoolClass.id.in_([c.id for c in classes]))).all()

@@ -45,30 +45,26 @@ def _parse_day(value: str) -> dt.date:
 
 @bp.route("/")
 def today():
+    """Today's registers: the user's classes, those not yet taken first."""
+    from tracker.attendance import listing
+
     user = current_user._get_current_object()
     day = dt.date.today()
-    classes = db.session.scalars(
-        scope.classes(user).join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
-        .where(AcademicYear.first_day <= day, AcademicYear.last_day >= day)
-        .order_by(SchoolClass.school_id, SchoolClass.level, SchoolClass.grade, SchoolClass.name)).all()
-    saved = {}
-    if classes:
-        from tracker.attendance.models import AttendanceRecord
-        from tracker.enrolment.models import Enrolment
-
-        saved = dict(db.session.execute(
-            sa.select(Enrolment.class_id, sa.func.max(AttendanceRecord.recorded_at))
-            .join(AttendanceRecord, AttendanceRecord.enrolment_id == Enrolment.id)
-            .where(AttendanceRecord.date == day, Enrolment.class_id.in_([c.id for c in classes]))
-            .group_by(Enrolment.class_id)).all())
-    return render_template("attendance/today.html", classes=classes, day=day, saved=saved)
+    form = listing.today_form(user, request.args)
+    page = listing.todays_registers(user, day, form, request.args)
+    return render_template("attendance/today.html", page=page, form=form, day=day)
 
 
 @bp.route("/missing")
 def missing():
+    """The registers not yet taken in the last school days, by class, the class most behind first."""
+    from tracker.attendance import listing
+
     user = current_user._get_current_object()
-    rows = queries.missing_registers(scope.class_ids(user), dt.date.today())
-    return render_template("attendance/missing.html", rows=rows)
+    day = dt.date.today()
+    form = listing.missing_form(user, request.args, day)
+    page = listing.missing_registers(user, day, form, request.args)
+    return render_template("attendance/missing.html", page=page, form=form, days=listing.window(form))
 
 
 @bp.route("/<int:class_id>/<day>", methods=["GET", "POST"])

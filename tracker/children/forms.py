@@ -102,11 +102,15 @@ class ChildForm(FlaskForm):
 
 
 class EnrolForm(FlaskForm):
+    """Enrol in two steps that work without a script: the school, first day (hence the school year), level and
+    grade; then a class of exactly those (the view offers only those and refuses any other)."""
+
     school = SelectField(_l("School"), validators=[DataRequired()])
+    start_date = DateField(_l("First day at school"), validators=[InputRequired()])
     level = SelectField(_l("Level"), choices=choices(Level), validators=[DataRequired()])
     grade = IntegerField(_l("Grade"), validators=[InputRequired(), NumberRange(min=1, max=8)])
-    class_id = SelectField(_l("Class"), validators=[Optional()])
-    start_date = DateField(_l("First day at school"), validators=[InputRequired()])
+    # Checked by the view against the classes of the chosen school, year, level and grade.
+    class_id = SelectField(_l("Class"), validators=[Optional()], validate_choice=False)
 
 
 @_text_fields

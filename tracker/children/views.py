@@ -92,24 +92,15 @@ def _search(form: SearchForm, user):
 @bp.route("/", methods=["GET", "POST"])
 def index():
     """The list. The page's own form posts, so names typed into it stay out of URLs and access logs."""
+    from tracker.children import listing
+
     user = current_user._get_current_object()
-    form = SearchForm(request.form if request.method == "POST" else request.args)
-    form.school.choices = options([("", _("Any"))] + [(s.code, s.name) for s in db.session.scalars(scope.schools(user))])
-    form.centre.choices = options([("", _("Any"))] + [(c.code, c.name) for c in _centres()])
-    if not form.validate():
-        return render_template("children/index.html", form=form, children=[], total=0, page=1, pages=1), 400
-    q = _search(form, user)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    try:
-        page = min(max(1, int(form.page.data or request.args.get("page") or 1)), pages)
-    except ValueError:
-        page = 1
-    children = db.session.scalars(
-        q.order_by(Child.family_name, Child.given_name, Child.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).all()
-    return render_template("children/index.html", form=form, children=children, total=total, page=page,
-                           pages=pages)
+    data = request.form if request.method == "POST" else request.args
+    form = listing.form_for(user, data)
+    valid = form.validate()
+    page = listing.children_page(form, user, data, valid=valid)
+    return render_template("children/index.html", form=form, page=page, children=page.rows,
+                           centre_label=listing.centre_label), 200 if valid else 400
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -222,32 +213,66 @@ def _managed_child(code):
 
 @bp.route("/<code>/enrol", methods=["GET", "POST"])
 def enrol(code):
+    """Enrol in two steps (tracker.children.placement): school, first day, level and grade, pre-filled with the
+    grade for the child's age; then a class of exactly those. "Show the classes" (the first button, so also the
+    Enter key) writes nothing; static/enrol.js narrows the class list live where scripts run."""
+    from tracker.children import placement
+    from tracker.types import Level
+
     child = _managed_child(code)
     user = current_user._get_current_object()
+    today = dt.date.today()
     schools = db.session.scalars(scope.schools(user)).all()
     form = EnrolForm()
     form.school.choices = options([("", _("Choose…"))] + [(s.code, s.name) for s in schools])
-    classes = db.session.scalars(scope.classes(user).join(SchoolClass.year).order_by(SchoolClass.name)).all()
-    form.class_id.choices = options([("", _("Not yet assigned"))] + [
-        (str(c.id), f"{c.school.name} · {c.name} ({c.year.label})") for c in classes])
+    if request.method == "GET":
+        if len(schools) == 1:
+            form.school.data = schools[0].code
+        form.start_date.data = today
+    school = next((s for s in schools if s.code == form.school.data), None)
+    start = form.start_date.data if isinstance(form.start_date.data, dt.date) else today
+    suggestion = placement.suggest(child.birth_date, start, school)
+    if request.method == "GET":
+        form.level.data, form.grade.data = suggestion.level.value, suggestion.grade
+    classes = placement.candidate_classes(user, today)
+    year = enrol_ops.year_for(form.start_date.data) if isinstance(form.start_date.data, dt.date) else None
+    grade = form.grade.data if isinstance(form.grade.data, int) else None
+    fit = placement.fitting(classes, school, year, form.level.data, grade)
+    form.class_id.choices = options([("", _("Not yet assigned"))] + [(str(c.id), c.name) for c in fit])
     status = 200
+    action = request.form.get("action", "enrol")
     if request.method == "POST":
         status = 400
         if form.validate():
-            school = next((s for s in schools if s.code == form.school.data), None)
-            cls = next((c for c in classes if str(c.id) == form.class_id.data), None) if form.class_id.data else None
-            try:
-                enrol_ops.enrol(child, school, form.level.data, form.grade.data, form.start_date.data,
-                                school_class=cls, user=user)
-            except OperationError as exc:
-                _apply_error(form, exc)
-            else:
-                flash(_("Enrolled at %(school)s.", school=school.name))
-                return redirect(url_for("children.detail", code=child.code))
-    elif child.open_enrolment is not None:
+            cls = None
+            if form.class_id.data:
+                cls = next((c for c in fit if str(c.id) == form.class_id.data), None)
+                if cls is None and action == "classes":
+                    form.class_id.data = ""  # chosen for another grade or school: choose again from the new list
+                elif cls is None:
+                    form.class_id.errors.append(_("This class is not one of the chosen school, school year, level "
+                                                  "and grade. Choose a class from the list, or none yet."))
+            if not form.errors:
+                try:
+                    if action == "classes":
+                        enrol_ops.check_placement(child, school, Level(form.level.data), form.grade.data, cls,
+                                                  form.start_date.data)
+                    else:
+                        enrol_ops.enrol(child, school, form.level.data, form.grade.data, form.start_date.data,
+                                        school_class=cls, user=user)
+                except OperationError as exc:
+                    _apply_error(form, exc)
+                else:
+                    if action == "classes":
+                        status = 200
+                    else:
+                        flash(_("Enrolled at %(school)s.", school=school.name))
+                        return redirect(url_for("children.detail", code=child.code))
+    if child.open_enrolment is not None and not form.form_errors:
         form.form_errors.append(_("The child is already enrolled at %(school)s. Transfer or record an exit first.",
                                   school=child.open_enrolment.school.name))
-    return render_template("children/enrol.html", child=child, form=form), status
+    return render_template("children/enrol.html", child=child, form=form, suggestion=suggestion, fit=fit,
+                           year=year, script=placement.script_data(classes)), status
 
 
 def _changeable_enrolment(child):

@@ -5,7 +5,9 @@ from flask_login import current_user, login_required
 
 from tracker import scope
 from tracker.attendance.queries import missing_registers
+from tracker.children import listing as children_listing
 from tracker.dashboard import queries
+from tracker.listing import centre_label
 from tracker.types import Role
 
 bp = Blueprint("dashboard", __name__)
@@ -24,7 +26,9 @@ def index():
         ctx["missing"] = missing_registers(scope.class_ids(user), today)
     else:
         ctx["schools"] = queries.enrolled_by_school(scope.school_ids(user), today)
-        ctx["waiting"] = queries.not_enrolled_in_centres(scope.child_ids(user), today)
+        # The children list filtered to exactly these children (tracker.children.listing.waiting_for_school).
+        ctx["waiting"], ctx["waiting_total"] = children_listing.waiting_children(user, today)
+        ctx["centre_label"] = centre_label
         if user.role == Role.admin:
             ctx["totals"] = queries.totals()
     return render_template(f"dashboard/{user.role.value}.html", **ctx)

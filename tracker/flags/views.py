@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from tracker import scope
+from tracker import listing, scope
 from tracker.children.models import CentreStay, Child
 from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
@@ -40,11 +40,8 @@ class ResolveForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
-class FilterForm(FlaskForm):
+class FilterForm(listing.FilterForm):
     """The follow-up list's filters (a GET form that changes nothing)."""
-
-    class Meta:
-        csrf = False
 
     school = SelectField(_l("School"), choices=[], validate_choice=False)
     centre = SelectField(_l("Centre"), choices=[], validate_choice=False)
@@ -79,9 +76,8 @@ def _filter_form(user, rules) -> FilterForm:
     from tracker.schools.models import Centre
 
     form = FilterForm(request.args)
-    form.school.choices = options([("", _("All schools")), *[(str(s.id), s.name) for s in db.session.scalars(scope.schools(user))]])
-    form.centre.choices = options([("", _("All centres")), *[(str(c.id), f"{c.name} ({c.code})") for c in
-                                                     db.session.scalars(sa.select(Centre).order_by(Centre.name))]])
+    form.school.choices = listing.school_choices(db.session.scalars(scope.schools(user)))
+    form.centre.choices = listing.centre_choices(db.session.scalars(sa.select(Centre).order_by(Centre.code)))
     form.rule.choices = options([("", _("All reasons")), *sorted(((name, str(rule.label)) for name, rule in rules.items()),
                                                          key=lambda kv: kv[1])])
     form.severity.choices = options([("", _("Any severity")), ("3", _("High")), ("2", _("Medium or high"))])
@@ -91,17 +87,17 @@ def _filter_form(user, rules) -> FilterForm:
 def filtered(q: sa.Select, form: FilterForm) -> sa.Select:
     """The open flags narrowed by the filters: a school or centre where the child is now, a reason, a severity."""
     today = dt.date.today()
-    if (form.school.data or "").isdigit():
-        q = q.where(sa.exists().where(Enrolment.child_id == Child.id, Enrolment.school_id == int(form.school.data),
+    if (school_id := listing.an_id(form.school.data)) is not None:
+        q = q.where(sa.exists().where(Enrolment.child_id == Child.id, Enrolment.school_id == school_id,
                                       sql.covering(sql.lit(today))))
-    if (form.centre.data or "").isdigit():
-        q = q.where(sa.exists().where(CentreStay.child_id == Child.id, CentreStay.centre_id == int(form.centre.data),
+    if (centre_id := listing.an_id(form.centre.data)) is not None:
+        q = q.where(sa.exists().where(CentreStay.child_id == Child.id, CentreStay.centre_id == centre_id,
                                       CentreStay.start_date <= today,
                                       sa.or_(CentreStay.end_date.is_(None), CentreStay.end_date >= today)))
     if form.rule.data:
         q = q.where(Flag.rule == form.rule.data)
-    if (form.severity.data or "").isdigit():
-        q = q.where(Flag.severity >= int(form.severity.data))
+    if (severity := listing.an_id(form.severity.data)) is not None:
+        q = q.where(Flag.severity >= severity)
     if form.uasc.data:
         q = q.where(sql.uasc_on(today) != "accompanied")
     if form.girls.data:
@@ -109,25 +105,17 @@ def filtered(q: sa.Select, form: FilterForm) -> sa.Select:
     return q
 
 
+FILTERS = ("school", "centre", "rule", "severity", "uasc", "girls")
+
+
 @bp.route("/")
 def index():
     user = current_user._get_current_object()
     rules = load_rules()
     form = _filter_form(user, rules)
-    q = filtered(open_flags(user), form)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
-    everything = db.session.scalar(sa.select(sa.func.count()).select_from(open_flags(user).order_by(None).subquery()))
-    pages = request.args.get("pages", "1")
-    pages = max(1, min(int(pages), 1000)) if pages.isdigit() else 1
-    flags = db.session.scalars(q.limit(pages * PAGE)).all()
-    more = None
-    if total > len(flags):
-        args = request.args.to_dict(flat=False)
-        args["pages"] = [str(pages + 1)]
-        more = url_for("flags.index", **args)
-    active = any(request.args.get(k) for k in ("school", "centre", "rule", "severity", "uasc", "girls"))
-    return render_template("flags/index.html", flags=flags, rules=rules, describe=describe, form=form, total=total,
-                           everything=everything, more=more, active=active)
+    page = listing.listing(filtered(open_flags(user), form), everything=open_flags(user), args=request.args,
+                           filters=FILTERS, endpoint="flags.index", page_size=PAGE)
+    return render_template("flags/index.html", page=page, flags=page.rows, rules=rules, describe=describe, form=form)
 
 
 def _flag_or_404(flag_id: int) -> Flag:
