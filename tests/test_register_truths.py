@@ -168,3 +168,26 @@ def test_the_register_page_reads_one_correction_per_child(app, client, auth, wor
         assert len(loaded) == 19
     finally:
         sa.event.remove(db.session, "loaded_as_persistent", seen)
+
+
+def test_todays_list_says_a_taken_register_still_needs_a_late_child(app, client, auth, world, day):
+    """The list of the day's registers (here for ``day``, as the page does for today) tells a taken register with a
+    child enrolled since apart from a complete one."""
+    from werkzeug.datastructures import MultiDict
+
+    from tracker.attendance import listing
+
+    auth.login(world.teacher_a)
+    first = world.child_a.open_enrolment
+    assert client.post(url(world, day), data={f"status-{first.id}": "present"}).status_code == 302
+
+    def incomplete():
+        with app.test_request_context():
+            form = listing.today_form(world.teacher_a, MultiDict())
+            page = listing.todays_registers(world.teacher_a, day, form, MultiDict())
+            assert [c.id for c, at in page.rows if at is not None] == [world.class_a.id]  # taken
+            return world.class_a.id in page.extra["incomplete"]
+
+    assert not incomplete()
+    add_pupil(world, "Newcomer", start=day)
+    assert incomplete()

@@ -69,6 +69,11 @@ def todays_registers(user, day: dt.date, form: TodayFilter, args, *, page_size: 
     page = listing.listing(q, everything=every, args=args, filters=("school", "not_taken"),
                            endpoint="attendance.today", page_size=page_size, scalars=False)
     page.extra["not_taken"] = listing.count(every.where(saved.is_(None)))
+    # Taken, but a child enrolled since has no mark yet: the register still needs someone (queries.incomplete_classes).
+    from tracker.attendance.queries import incomplete_classes
+
+    taken = [c.id for c, at in page.rows if at is not None]
+    page.extra["incomplete"] = incomplete_classes(taken, day) if taken else set()
     return page
 
 

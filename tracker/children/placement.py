@@ -55,8 +55,10 @@ def suggest(birth_date: dt.date, day: dt.date, school: School | None = None) -> 
 
 def candidate_classes(user, today: dt.date) -> list[SchoolClass]:
     """The user's classes of the school years an enrolment starting around now can fall in."""
+    from tracker.schools.operations import active_classes
+
     return db.session.scalars(
-        scope.classes(user).join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
+        active_classes(scope.classes(user)).join(AcademicYear, AcademicYear.id == SchoolClass.year_id)
         .where(AcademicYear.last_day >= today - EARLY_START)
         .options(selectinload(SchoolClass.school), selectinload(SchoolClass.year))
         .order_by(SchoolClass.name, SchoolClass.id)).all()

@@ -222,7 +222,9 @@ def enrol(code):
     child = _managed_child(code)
     user = current_user._get_current_object()
     today = dt.date.today()
-    schools = db.session.scalars(scope.schools(user)).all()
+    from tracker.schools.operations import active_schools
+
+    schools = db.session.scalars(active_schools(scope.schools(user))).all()  # archived schools take nobody new
     form = EnrolForm()
     form.school.choices = options([("", _("Choose…"))] + [(s.code, s.name) for s in schools])
     if request.method == "GET":
@@ -287,7 +289,9 @@ def transfer(code):
     child = _managed_child(code)
     current = _changeable_enrolment(child)
     user = current_user._get_current_object()
-    schools = db.session.scalars(sa.select(School).order_by(School.name)).all()
+    from tracker.schools.operations import active_schools
+
+    schools = db.session.scalars(active_schools()).all()  # archived schools take nobody new
     form = TransferForm()
     form.school.choices = options([("", _("Choose…"))] + [(s.code, f"{s.name} ({s.municipality})") for s in schools
                                                   if s.id != current.school_id])
