@@ -73,3 +73,16 @@ def test_a_school_report_says_out_of_school_is_its_municipalitys(client, people,
     login(client, people["admin"])
     html = client.get("/reports/" + QUERY + "&as_of=2024-02-29&schools=PR001").get_data(as_text=True)
     assert f"Out of school in {pop.p1.municipality} (aged 7-17, in a centre; not counted per school)" in html
+
+
+def test_the_first_page_carries_the_headline_figures_not_a_bare_cover(client, people, tmp_path):
+    import subprocess
+
+    login(client, people["admin"])
+    r = client.get("/reports/report.pdf" + QUERY + "&as_of=2024-02-29", headers={"Accept-Language": "en"})
+    path = tmp_path / "report.pdf"
+    path.write_bytes(r.data)
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-layout", str(path), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    for text in ("Retention and attendance report", "Period", "Headline figures", "Enrolled", "Attendance rate"):
+        assert text in first, text
