@@ -1,5 +1,9 @@
 """The language and script switch: on every page, stored per user, before sign-in in a cookie."""
+import os
 import re
+from unittest import mock
+
+import pytest
 
 from tests.conftest import PASSWORD
 
@@ -61,3 +65,25 @@ def test_the_switch_needs_the_form_token(app):
         assert r.status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"LANG": "sr_RS.UTF-8@latin"}, "sr_Latn"), ({"LANG": "sr_RS.UTF-8"}, "sr_Cyrl"),
+    ({"LC_ALL": "sr_RS@latin"}, "sr_Latn"), ({"TRACKER_LOCALE": "sr_Cyrl", "LANG": "en_GB.UTF-8"}, "sr_Cyrl"),
+    ({"LANG": "en_US.UTF-8"}, "en"), ({"LANG": "C.UTF-8"}, None), ({"LANG": "de_DE.UTF-8"}, None),
+])
+def test_a_command_speaks_the_language_of_its_environment(env, expected):
+    from tracker.i18n import environment_locale
+
+    clean = {k: "" for k in ("TRACKER_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    with mock.patch.dict(os.environ, {**clean, **env}):
+        assert environment_locale(["en", "sr_Latn", "sr_Cyrl"]) == expected
+
+
+def test_command_messages_are_in_serbian_under_a_serbian_locale(app, world, tmp_path):
+    csv = tmp_path / "children.csv"
+    csv.write_text("code,given_name\\n", encoding="utf-8")
+    with mock.patch.dict(os.environ, {"TRACKER_LOCALE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "sr_RS.UTF-8@latin"}):
+        result = app.test_cli_runner().invoke(args=["import", "children", str(csv), "--dry-run"])
+    assert "Nothing was saved" not in result.output
+    assert "Ništa nije sačuvano" in result.output, result.output
