@@ -4,7 +4,6 @@ from __future__ import annotations
 import calendar as cal
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,7 +16,6 @@ from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.labels import label
 from tracker.schools.calendar import school_days, why_not_school_day
-from tracker.schools.models import AcademicYear, SchoolClass
 from tracker.types import AttendanceStatus, Role
 
 bp = Blueprint("attendance", __name__, url_prefix="/registers")

@@ -13,20 +13,17 @@ from tracker.children import operations as child_ops
 from tracker.children.duplicates import check as check_duplicates
 from tracker.children.history import entries as correction_entries
 from tracker.children.forms import (CentreForm, ChildForm, ConfirmForm, CorrectChildForm, CorrectEnrolmentForm, EnrolForm,
-                                    ExitForm, MergeForm, SearchForm, TransferForm, UascForm)
-from tracker.children.models import CentreStay, Child, UascPeriod
-from tracker.children.names import to_ascii
+                                    ExitForm, MergeForm, TransferForm, UascForm)
+from tracker.children.models import Child
 from tracker.enrolment import operations as enrol_ops
-from tracker.enrolment.models import Enrolment
 from tracker.errors import OperationError
 from tracker.extensions import db
 from tracker.labels import options
-from tracker.schools.models import Centre, School, SchoolClass
-from tracker.types import Role, UascStatus
+from tracker.schools.models import Centre, SchoolClass
+from tracker.types import Role
 from tracker.unit_of_work import keep
 
 bp = Blueprint("children", __name__, url_prefix="/children")
-PAGE_SIZE = 50
 
 
 @bp.before_request
@@ -52,41 +49,6 @@ def _apply_error(form, exc: OperationError) -> None:
 
 def _centres():
     return db.session.scalars(sa.select(Centre).order_by(Centre.name)).all()
-
-
-def _search(form: SearchForm, user):
-    q = scope.children(user)
-    today = dt.date.today()
-    open_enrolment = sa.and_(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None))
-    text = "".join(ch for ch in (form.q.data or "") if ord(ch) >= 32).strip()
-    if text:
-        if text.upper().startswith("C-") and len(text) <= 12:
-            q = q.where(Child.code == text.upper())
-        else:
-            conds = [Child.name_key.like(f"%{tok}%") for tok in to_ascii(text).split()]
-            q = q.where(sa.or_(sa.and_(*conds) if conds else sa.false(), Child.name_original.like(f"%{text}%")))
-    if form.school.data:
-        q = q.where(sa.exists().where(Enrolment.child_id == Child.id, Enrolment.school_id == School.id,
-                                      School.code == form.school.data))
-    if form.centre.data:
-        q = q.where(sa.exists().where(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None),
-                                      CentreStay.centre_id == Centre.id, Centre.code == form.centre.data))
-    if form.sex.data:
-        q = q.where(Child.sex == form.sex.data)
-    if form.uasc.data:
-        in_period = sa.exists().where(UascPeriod.child_id == Child.id, UascPeriod.status == form.uasc.data,
-                                      UascPeriod.start_date <= today,
-                                      sa.or_(UascPeriod.end_date.is_(None), UascPeriod.end_date >= today))
-        if form.uasc.data == UascStatus.accompanied.value:
-            in_period = sa.or_(in_period, ~sa.exists().where(UascPeriod.child_id == Child.id))
-        q = q.where(in_period)
-    if form.level.data:
-        q = q.where(sa.exists().where(open_enrolment, Enrolment.level == form.level.data))
-    if form.enrolled.data == "yes":
-        q = q.where(sa.exists().where(open_enrolment))
-    elif form.enrolled.data == "no":
-        q = q.where(~sa.exists().where(open_enrolment))
-    return q
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -6,8 +6,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import current_app
 
-from tracker.children.models import CentreStay, Child, UascPeriod
-from tracker.dates import aged_between
+from tracker.children.models import Child, UascPeriod
 from tracker.enrolment.models import Enrolment
 from tracker.extensions import db
 from tracker.reports import data as report_data
@@ -50,18 +49,6 @@ def enrolled_by_class(class_ids: sa.Select, day: dt.date) -> list[sa.Row]:
          .where(SchoolClass.id.in_(class_ids))
          .group_by(SchoolClass.id).order_by(SchoolClass.name))
     return list(db.session.execute(q))
-
-
-def not_enrolled_in_centres(child_ids: sa.Select, day: dt.date, limit: int = 50) -> list[Child]:
-    """School-age children (7-17) living in a centre now, in scope, with no open enrolment, not left Serbia."""
-    from tracker.indicators.compute import left_serbia
-
-    q = (sa.select(Child).join(CentreStay, sa.and_(CentreStay.child_id == Child.id, CentreStay.end_date.is_(None)))
-         .where(Child.id.in_(child_ids), aged_between(Child.birth_date, day, 7, 17),
-                ~sa.exists().where(Enrolment.child_id == Child.id, Enrolment.end_date.is_(None)),
-                ~left_serbia(day))
-         .order_by(CentreStay.start_date).limit(limit))
-    return list(db.session.scalars(q))
 
 
 # The partner's home page: children enrolled at the end of the last whole month, by level and sex and by level
