@@ -15,3 +15,14 @@ def test_present_agrees_with_the_childs_gender_in_both_scripts(app):
             assert label(AttendanceStatus.present, Sex.female) == "Присутна"
         with force_locale("en"):
             assert label(AttendanceStatus.present, Sex.female) == "Present"
+
+
+def test_a_serbian_date_that_ends_a_sentence_ends_it_once(client, auth, world):
+    from tracker.i18n import one_full_stop
+
+    assert one_full_stop("do 1. 12. 2026..") == "do 1. 12. 2026."
+    assert one_full_stop("i tako dalje...") == "i tako dalje..."
+    assert one_full_stop("verzija 2.1..3") == "verzija 2.1.3"
+    auth.login(world.teacher_a)
+    page = client.get("/assessments/", headers={"Accept-Language": "sr-Latn"}).get_data(as_text=True)
+    assert not __import__("re").search(r"\d\.\.(?!\.)", page)

@@ -60,3 +60,12 @@ def select_locale() -> str:
 def language_choices() -> list[tuple[str, str]]:
     """(locale, its name in itself) for the language switch."""
     return [(code, NAMES.get(code, code)) for code in current_app.config["LANGUAGES"]]
+
+
+# Serbian dates end with a dot ("1. 12. 2026."): at the end of a sentence that dot is also the full stop, so a
+# message "... do %(d)s." must not show "2026..". Applied to the HTML of Serbian pages and documents.
+_DOUBLE_STOP = __import__("re").compile(r"(?<=\d)\.\.(?!\.)")
+
+
+def one_full_stop(html: str) -> str:
+    return _DOUBLE_STOP.sub(".", html)

@@ -58,6 +58,11 @@ def init_web(app: Flask) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         if current_user.is_authenticated and not request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
+        if (response.mimetype == "text/html" and not response.direct_passthrough
+                and str(get_locale() or "").startswith("sr")):
+            from tracker.i18n import one_full_stop
+
+            response.set_data(one_full_stop(response.get_data(as_text=True)))
         return response
 
     @app.errorhandler(HTTPException)

@@ -160,7 +160,12 @@ def _css() -> str:
 
 def to_html(report: Report) -> str:
     """The standalone document: cover, sections, appendix; the same markup the PDF is made from."""
-    return render_template("reports/print.html", report=report, css=_css(), about=about(report))
+    from flask_babel import get_locale
+
+    from tracker.i18n import one_full_stop
+
+    html = render_template("reports/print.html", report=report, css=_css(), about=about(report))
+    return one_full_stop(html) if str(get_locale() or "").startswith("sr") else html
 
 
 def to_pdf(report: Report) -> bytes:
