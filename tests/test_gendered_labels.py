@@ -26,3 +26,20 @@ def test_a_serbian_date_that_ends_a_sentence_ends_it_once(client, auth, world):
     auth.login(world.teacher_a)
     page = client.get("/assessments/", headers={"Accept-Language": "sr-Latn"}).get_data(as_text=True)
     assert not __import__("re").search(r"\d\.\.(?!\.)", page)
+
+
+def test_the_childrens_common_languages_are_named_in_serbian(app):
+    from babel import Locale
+
+    from tracker.children.forms import COMMON_LANGUAGES
+    from tracker.labels import language_name
+
+    english = {code: None for code in COMMON_LANGUAGES}
+    with app.test_request_context():
+        with force_locale("en"):
+            english = {code: language_name(code) for code in COMMON_LANGUAGES}
+        for locale in ("sr_Latn", "sr_Cyrl"):
+            with force_locale(locale):
+                for code in COMMON_LANGUAGES:
+                    assert language_name(code) != english[code], (locale, code, english[code])
+    assert Locale.parse("sr_Latn")  # the names come from the locale data, and tracker's table where it has none

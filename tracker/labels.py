@@ -97,7 +97,13 @@ def country_name(code: str) -> str:
     return (locale.territories.get(country.alpha_2) if locale else None) or country.name
 
 
+# Languages of the children that the locale data (CLDR, through Babel) has no name for.
+LANGUAGE_NAMES = {"prs": _l("Dari"), "kmr": _l("Northern Kurdish (Kurmanji)")}
+
+
 def language_name(code: str) -> str:
+    if code in LANGUAGE_NAMES:
+        return str(LANGUAGE_NAMES[code])
     import pycountry
     from flask_babel import get_locale
 
