@@ -147,17 +147,17 @@ def holder(name: str) -> Holder | None:
 
 def _acquire_pg(engine: sa.Engine, name: str) -> Lock:
     k1, k2 = pg_keys(name)
-    conn = engine.connect()
+    # A connection of its own, in autocommit: the lock outlives no transaction and leaves with the connection,
+    # which is closed (never given back to the pool with its application_name) when the lock is released.
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
-        conn.detach()  # its application_name and its lock leave with it, never back to the pool
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         app_name = f"tracker[{os.getpid()}@{socket.gethostname()}]: {name}"[:63]
         got = conn.execute(sa.text("SELECT set_config('application_name', :app, false), "
                                    "pg_try_advisory_lock(:k1, :k2)"), {"app": app_name, "k1": k1, "k2": k2}).one()[1]
         if not got:
-            found = _pg_holder(conn, name) or Holder(name)
-            raise LockBusy(found)
+            raise LockBusy(_pg_holder(conn, name) or Holder(name))
     except BaseException:
+        conn.invalidate()
         conn.close()
         raise
 
@@ -167,6 +167,7 @@ def _acquire_pg(engine: sa.Engine, name: str) -> Lock:
         except sa.exc.DBAPIError:  # the connection is gone, and with it the lock
             log.warning("the connection holding the lock %r was lost before its release", name)
         finally:
+            conn.invalidate()
             conn.close()
 
     return Lock(name, release)
