@@ -13,7 +13,9 @@ A second run that finds the lock taken writes nothing, says who holds it and sin
   ``application_name`` names the command, the process id and the host.
 - SQLite: a row in ``command_lock`` (name, pid, host, start time), inserted in its own short
   transaction and deleted at the end. A row whose process is gone (same host, pid not running) or that
-  is older than ``COMMAND_LOCK_STALE_AFTER`` seconds is stale and is taken over.
+  is older than ``COMMAND_LOCK_STALE_AFTER`` seconds is stale and is taken over. This row is written
+  outside the command's unit of work on purpose: other processes must see it before the command's own
+  transaction commits, and it must go when that transaction rolls back.
 """
 from __future__ import annotations
 
@@ -122,10 +124,14 @@ class Lock:
         self.release()
 
 
+def _fit(name: str) -> str:
+    """The name as kept: at most 200 characters (a longer one ends in a hash of the whole)."""
+    return name if len(name) <= 200 else name[:160] + " #" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 def acquire(name: str, *, stale_after: float | None = None) -> Lock:
     """Take the lock ``name`` now or raise ``LockBusy`` naming its holder; never waits for it."""
-    if len(name) > 200:
-        name = name[:160] + " #" + hashlib.sha256(name.encode()).hexdigest()[:16]
+    name = _fit(name)
     engine = db.engine
     if engine.dialect.name == "postgresql":
         return _acquire_pg(engine, name)
@@ -134,6 +140,7 @@ def acquire(name: str, *, stale_after: float | None = None) -> Lock:
 
 def holder(name: str) -> Holder | None:
     """Who holds ``name`` now, or None."""
+    name = _fit(name)
     engine = db.engine
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
