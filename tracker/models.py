@@ -9,6 +9,7 @@ from tracker.integrations.models import ExternalId, IntegrationPending, Integrat
 from tracker.children.models import CentreStay, Child, Guardian, MergedCode, RecordChange, UascPeriod
 from tracker.enrolment.models import Enrolment
 from tracker.flags.models import Flag, FollowUp
+from tracker.locks import CommandLock  # noqa: F401 - periodic commands running now (SQLite)
 from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, NonSchoolRange,
                                     School, SchoolClass, class_teachers)
 

@@ -8,11 +8,13 @@ from flask_babel import gettext as _
 
 from tracker import hookimpl
 from tracker.clitools import iso_date
+from tracker.locks import single_run
 from tracker.types import Role
 
 flags_cli = AppGroup("flags", help="Early-warning flags.")
 
 
+@single_run("flags refresh")
 @flags_cli.command("refresh")
 @click.option("--as-of", "as_of", callback=iso_date, metavar="YYYY-MM-DD", help="Evaluate as of this date (default today).")
 def refresh_command(as_of):

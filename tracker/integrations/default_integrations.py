@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from tracker import hookimpl
 from tracker.clitools import user_by_email
+from tracker.locks import single_run
 from tracker.types import Role
 
 integrations_cli = AppGroup("integrations", help="School integrations: enable them per school and run them.")
@@ -81,6 +82,7 @@ def disable_command(slug, code):
     click.echo(f"{slug} disabled for {school.code}")
 
 
+@single_run("integrations run", per=("slug", "code"))
 @integrations_cli.command("run")
 @click.argument("slug")
 @click.option("--school", "code", required=True, metavar="CODE")

@@ -9,8 +9,10 @@ from flask.cli import with_appcontext
 from tracker.clitools import check_period
 from tracker.clitools import iso_date as _date
 from tracker.clitools import user_by_email
+from tracker.locks import by_path, single_run
 
 
+@single_run("report", per=by_path("out"))
 @click.command("report")
 @click.option("--period", metavar="PERIOD", help="A school year (2025/26), a term (2025/26-1, 2025/26-2) or a month "
                                                  "(2025-09), counted to the end of last month. Required with --sharing.")
