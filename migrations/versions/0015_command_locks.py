@@ -1,6 +1,6 @@
 """command locks: one run at a time of a periodic command (the SQLite lock row; PostgreSQL uses advisory locks)
 
-Revision ID: 0017_command_locks
+Revision ID: 0015_command_locks
 Revises: 0014_school_admin
 Create Date: 2026-12-06 22:40:00
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017_command_locks'
+revision = '0015_command_locks'
 down_revision = '0014_school_admin'
 branch_labels = None
 depends_on = None
