@@ -86,3 +86,12 @@ def test_the_first_page_carries_the_headline_figures_not_a_bare_cover(client, pe
                            capture_output=True, text=True).stdout
     for text in ("Retention and attendance report", "Period", "Headline figures", "Enrolled", "Attendance rate"):
         assert text in first, text
+
+
+def test_a_horizon_the_period_has_not_reached_says_when_it_will(client, people):
+    # February 2024 is 29 days: no child who started in it can have reached 90 days by its end.
+    login(client, people["partner"])
+    html = client.get("/reports/" + PARTNER_QUERY, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    headline = html[html.index('id="section-headline"'):html.index('id="section-uasc_girls"')]
+    assert headline.count("Not yet measurable: the first children reach") == 3
+    assert "reach 90 days on May 1, 2024" in headline or "reach 90 days on 1 May 2024" in headline, headline

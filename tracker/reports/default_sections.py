@@ -91,6 +91,15 @@ def _rows_of(report: Report, by: tuple[str, ...], names: list[str] | None = None
 
 def headline_context(report: Report) -> dict:
     items = [{"name": n, "label": indicator_name(n), "rate": NAMES[n][1], "row": report.row(n)} for n in HEADLINE]
+    for item in items:
+        # A retention horizon longer than the period so far has no cohort by construction (the cohort starts in
+        # the period and must have reached the horizon by the as-of date): say when it will, which tells nothing
+        # about any child.
+        if item["name"].startswith("retention_"):
+            horizon = int(item["name"].rsplit("_", 1)[1].rstrip("d"))
+            first_due = report.params.frm + dt.timedelta(days=horizon)
+            if first_due > report.params.as_of:
+                item["not_yet"], item["horizon"] = first_due, horizon
     if report.params.school_ids is not None:
         # A child out of school has no school: narrowed to schools, the figure is their municipalities'.
         places = db.session.scalars(sa.select(School.municipality).where(School.id.in_(report.params.school_ids))
