@@ -260,3 +260,40 @@ def test_a_backup_of_a_missing_postgresql_database_fails_clearly(pg_server, tmp_
     assert failed.returncode == 1
     assert "cannot connect" in failed.stderr and "no_such_database" in failed.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_sqlite_copy_goes_page_by_page_from_one_snapshot_while_others_write(app, world, backend, database_url,
+                                                                               tmp_path, monkeypatch):
+    """Between every two steps of the copy another connection commits a change: none of them is in the
+    backup, the copy never starts over, and it finishes whole."""
+    from tracker import backup
+
+    path = database_url.removeprefix("sqlite:///")
+    db.session.remove()
+    steps: list[tuple[int, int]] = []
+    writer = sqlite3.connect(path, isolation_level=None, timeout=60)
+
+    def step(self, done, total=None, unit=""):
+        steps.append((done, total))
+        if len(steps) > 1000:
+            raise AssertionError("the copy keeps starting over")
+        writer.execute("UPDATE child SET given_name = ? WHERE code = 'C-AAAAAA'", (f"written at step {len(steps)}",))
+        writer.execute("INSERT INTO centre (code, name, kind, municipality) VALUES (?, 'New', 'asylum', 'Beograd')",
+                       (f"N{len(steps)}",))
+
+    monkeypatch.setattr(backup, "PAGES_PER_STEP", 4)
+    monkeypatch.setattr(backup.Progress, "update", step)
+    out = tmp_path / "paged.backup"
+    result = app.test_cli_runner().invoke(backup.backup_command, ["--out", str(out)])
+    writer.close()
+    assert result.exit_code == 0, result.output
+    assert len(steps) > 3, "the copy did not go in steps"
+    done = [d for d, _t in steps]
+    assert done == sorted(done) and done[-1] == steps[-1][1], f"the copy started over: {steps}"
+    with sqlite3.connect(out) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT given_name FROM child WHERE code = 'C-AAAAAA'").fetchone() == ("Ahmad",)
+        assert conn.execute("SELECT count(*) FROM centre WHERE code LIKE 'N%'").fetchone() == (0,)
+    with sqlite3.connect(path) as conn:  # the writes themselves went through
+        assert conn.execute("SELECT count(*) FROM centre WHERE code LIKE 'N%'").fetchone() == (len(steps),)
