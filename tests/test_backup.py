@@ -297,3 +297,24 @@ def test_the_sqlite_copy_goes_page_by_page_from_one_snapshot_while_others_write(
         assert conn.execute("SELECT count(*) FROM centre WHERE code LIKE 'N%'").fetchone() == (0,)
     with sqlite3.connect(path) as conn:  # the writes themselves went through
         assert conn.execute("SELECT count(*) FROM centre WHERE code LIKE 'N%'").fetchone() == (len(steps),)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_backup_from_an_older_version_restores_and_asks_for_an_upgrade(app, backend, tmp_path):
+    from alembic.script import ScriptDirectory
+
+    config = app.extensions["migrate"].migrate.get_config()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    previous = ScriptDirectory.from_config(config).get_revision(head).down_revision
+    old = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    assert run_tracker(old, "db", "upgrade", previous).returncode == 0
+    out = tmp_path / "old.backup"
+    assert run_tracker(old, "backup", "--out", str(out)).returncode == 0
+
+    target = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    restored = run_tracker(target, "restore", str(out))
+    assert restored.returncode == 1
+    assert f"at revision {previous}" in restored.stdout and "run tracker db upgrade" in restored.stdout
+    assert "0 children, 0 enrolments, 0 attendance records" in restored.stdout
+    assert run_tracker(target, "db", "upgrade").returncode == 0
+    assert run_tracker(target, "db", "check").returncode == 0
