@@ -43,6 +43,7 @@ DEFAULT_PLUGINS = [
     "tracker.demo.default_demo",
     "tracker.language.default_language",
     "tracker.default_commands",
+    "tracker.backup",
 ]
 
 # Default plugins the rest cannot do without: blocking one stops the start, saying who needs it.
