@@ -9,6 +9,7 @@ from tracker.integrations.models import ExternalId, IntegrationPending, Integrat
 from tracker.children.models import CentreStay, Child, Guardian, UascPeriod
 from tracker.enrolment.models import Enrolment
 from tracker.flags.models import Flag, FollowUp
+from tracker.ratelimit.models import RateLimit  # noqa: F401 - requests counted per key and window
 from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, NonSchoolRange,
                                     School, SchoolClass, class_teachers)
 
