@@ -119,6 +119,18 @@ def test_two_workers_share_sessions_and_log_no_query_strings(served):
     errors = (tmp_path / "error.log").read_text()
     assert "Secret" not in errors
 
+    # SIGHUP: a graceful reload, new workers from the factory; the signed-in session carries on.
+    browser.sign_in("officer@example.org")
+    booted = (tmp_path / "error.log").read_text().count("Booting worker")
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while (tmp_path / "error.log").read_text().count("Booting worker") < booted + 2:
+        assert time.monotonic() < deadline, "no new workers after SIGHUP"
+        time.sleep(0.2)  # polling for the reload, bounded by the deadline
+    _wait_until_up(base, process)
+    status, page = browser.request("/children/")
+    assert status == 200 and "officer" in page
+
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert "Shutting down: Master" in (tmp_path / "error.log").read_text()
