@@ -31,7 +31,7 @@ from tracker.integrations import operations as integration_ops
 pytestmark = pytest.mark.usefixtures("production_like_requests")
 
 ROLES = ["admin", "liaison", "liaison_none", "teacher", "teacher_none", "partner", "anonymous"]
-PUBLIC = {"auth.login", "static", "api.openapi"}
+PUBLIC = {"auth.login", "static", "api.openapi", "health.healthz", "health.readyz"}
 # URL arguments that name a record that belongs to a school (and so to someone's scope).
 SCOPED = {"code", "class_id", "flag_id", "item_id", "day_id", "token_id"}
 # Logs that a refused request may add to (the refusal itself is worth recording), and a derived cache.
