@@ -31,8 +31,9 @@ from tracker.integrations import operations as integration_ops
 pytestmark = pytest.mark.usefixtures("production_like_requests")
 
 ROLES = ["admin", "liaison", "liaison_none", "teacher", "teacher_none", "partner", "anonymous"]
-# The language switch works before sign-in too, so that the sign-in page itself can be read in Serbian.
-PUBLIC = {"auth.login", "static", "api.openapi", "language.choose"}
+# The language switch works before sign-in too, so that the sign-in page itself can be read in Serbian; the
+# health checks answer a load balancer.
+PUBLIC = {"auth.login", "static", "api.openapi", "language.choose", "health.healthz", "health.readyz"}
 # URL arguments that name a record that belongs to a school (and so to someone's scope).
 SCOPED = {"code", "class_id", "flag_id", "item_id", "day_id", "token_id", "enrolment_id"}
 # Logs that a refused request may add to (the refusal itself is worth recording), and a derived cache.

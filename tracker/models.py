@@ -10,6 +10,7 @@ from tracker.children.models import CentreStay, Child, Guardian, MergedCode, Rec
 from tracker.enrolment.models import Enrolment
 from tracker.flags.models import Flag, FollowUp
 from tracker.locks import CommandLock  # noqa: F401 - periodic commands running now (SQLite)
+from tracker.ratelimit.models import RateLimit  # noqa: F401 - requests counted per key and window
 from tracker.schools.models import (AcademicYear, CalendarDay, CalendarState, Centre, NonSchoolDay, NonSchoolRange,
                                     School, SchoolClass, class_teachers)
 

@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = [
     "tracker.integrations.default_integrations",
     "tracker.demo.default_demo",
     "tracker.language.default_language",
+    "tracker.health.default_health",
     "tracker.default_commands",
     "tracker.backup",
 ]

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from tracker import dates, scope
 from tracker.api import tokens
+from tracker.ratelimit import operations as ratelimit
 from tracker.extensions import csrf, db
 from tracker.schools.models import School
 
@@ -149,7 +150,27 @@ def authenticate():
     if user is None:
         raise _unauthorized(why)
     g.api_user = user
+    g.api_token_hash = tokens.hash_token(token)
+    count = ratelimit.api_check(g.api_token_hash)
+    if count.used_up:
+        raise ApiError(429, _("Too many requests with this API token. Try again in %(seconds)d seconds.",
+                              seconds=count.retry_after),
+                       {"Retry-After": str(count.retry_after)})
     return None
+
+
+@bp.after_request
+def count_request(response):
+    """Count a signed request as it ends (so the counter row is written only for the moment of the commit, not
+    held locked while a report is computed); the count stands whatever the answer (``keep``)."""
+    token_hash = g.pop("api_token_hash", None)
+    if token_hash is not None and response.status_code != 429:
+        try:
+            ratelimit.api_request(token_hash)
+        except Exception:  # noqa: BLE001 - an answer already computed is not turned into an error by its count
+            log.exception("the API request could not be counted")
+            db.session.rollback()
+    return response
 
 
 def api_user():

@@ -1,3 +1,4 @@
+import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -6,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.auth import operations
 from tracker.auth.forms import LoginForm, PasswordForm
+from tracker.ratelimit import operations as ratelimit
 
 bp = Blueprint("auth", __name__)
 
@@ -38,9 +40,18 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     status = 200
+    headers = {}
     if form.validate_on_submit():
-        user, locked = operations.authenticate(form.email.data, form.password.data, request.remote_addr)
-        if locked:
+        attempt = ratelimit.signin_attempt(request.remote_addr)  # per source address, whatever the email
+        user, locked = (None, False) if attempt.refused else operations.authenticate(
+            form.email.data, form.password.data, request.remote_addr)
+        if attempt.refused:
+            minutes = max(1, math.ceil(attempt.retry_after / 60))
+            form.form_errors.append(ngettext(
+                "Too many sign-in attempts from your network. Try again in %(num)d minute.",
+                "Too many sign-in attempts from your network. Try again in %(num)d minutes.", minutes))
+            status, headers = 429, {"Retry-After": str(attempt.retry_after)}
+        elif locked:
             minutes = operations.lockout_minutes()
             form.form_errors.append(ngettext("Too many failed attempts. Try again in %(num)d minute.",
                                              "Too many failed attempts. Try again in %(num)d minutes.", minutes))
@@ -49,6 +60,7 @@ def login():
             form.form_errors.append(_("Email or password is wrong."))
             status = 401
         else:
+            ratelimit.give_back(attempt)  # only failed attempts use up the source's limit
             session.clear()
             login_user(user)
             session["login_at"] = operations.utc_timestamp()
@@ -57,7 +69,7 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
