@@ -6,14 +6,14 @@ call them. A password shown here is shown once, in the answer to the form that m
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_timezone, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from tracker import once
 from tracker.admin.actions import OBJECT_TYPES, action_label, object_type_label
 from tracker.admin.forms import AssignmentsForm, AuditFilterForm, NewUserForm, ResetPasswordForm, UserFilterForm
 from tracker.audit.models import AuditEvent
@@ -46,17 +46,11 @@ def _me() -> User:
 
 
 def _new_once(form) -> None:
-    value = secrets.token_urlsafe(16)
-    session[ONCE_KEY] = [*session.get(ONCE_KEY, [])[-(ONCE_KEEP - 1):], value]
-    form.once.data = value
+    once.new_once(form, ONCE_KEY, ONCE_KEEP)
 
 
 def _use_once(value: str | None) -> bool:
-    pending = session.get(ONCE_KEY, [])
-    if not value or value not in pending:
-        return False
-    session[ONCE_KEY] = [v for v in pending if v != value]
-    return True
+    return once.use_once(value, ONCE_KEY)
 
 
 def _get_user_or_404(user_id: int) -> User:

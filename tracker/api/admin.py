@@ -1,16 +1,16 @@
 """The API tokens page for admins: every user's tokens, issue one (shown once), revoke one."""
 from __future__ import annotations
 
-import secrets
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from tracker import once
 from tracker.api import tokens
 from tracker.api.models import ApiToken
 from tracker.auth.models import User
@@ -53,18 +53,12 @@ def _form() -> IssueForm:
     return form
 
 
-def _new_once(form: IssueForm) -> None:
-    value = secrets.token_urlsafe(16)
-    session[ONCE_KEY] = [*session.get(ONCE_KEY, [])[-(ONCE_KEEP - 1):], value]
-    form.once.data = value
+def _new_once(form) -> None:
+    once.new_once(form, ONCE_KEY, ONCE_KEEP)
 
 
 def _use_once(value: str | None) -> bool:
-    pending = session.get(ONCE_KEY, [])
-    if not value or value not in pending:
-        return False
-    session[ONCE_KEY] = [v for v in pending if v != value]
-    return True
+    return once.use_once(value, ONCE_KEY)
 
 
 def _page(form: IssueForm, status: int = 200):
