@@ -99,7 +99,7 @@ def headline_context(report: Report) -> dict:
             horizon = int(item["name"].rsplit("_", 1)[1].rstrip("d"))
             first_due = report.params.frm + dt.timedelta(days=horizon)
             if first_due > report.params.as_of:
-                item["not_yet"], item["horizon"] = first_due, horizon
+                item["not_yet"], item["horizon"], item["today"] = first_due, horizon, dt.date.today()
     if report.params.school_ids is not None:
         # A child out of school has no school: narrowed to schools, the figure is their municipalities'.
         places = db.session.scalars(sa.select(School.municipality).where(School.id.in_(report.params.school_ids))
