@@ -104,6 +104,14 @@ def _key_sum(p: Params, condition=None):
 def enrolled(p: Params) -> list[tuple]:
     ref = sql.lit(p.as_of)
     dims = _dims(p, ref)
+    if not set(_keys(p)) & dimensions.ENROLMENT_DIMENSIONS:
+        # Only the child's own dimensions: each child enrolled on the day once, then its groups (one per child).
+        now = _scoped(sa.select(Enrolment.child_id).where(sql.covering(ref)), p).distinct().subquery("now")
+        q = (sa.select(*dims, sa.func.count(), _key_sum(p)).select_from(now).join(Child, Child.id == now.c.child_id)
+             .group_by(*dims))
+        if not p.keys:
+            return [("enrolled", row[:-2], row[-2], None) for row in db.session.execute(q)]
+        return [("enrolled", row[:-2], row[-2], None, {"key_numerator": row[-1]}) for row in db.session.execute(q)]
     if not p.keys:
         q = (_with_child(sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id))).select_from(Enrolment), p)
              .where(sql.covering(sql.lit(p.as_of))).group_by(*dims))
