@@ -81,7 +81,9 @@ def normalise(rows: list[tuple]) -> dict[tuple, tuple]:
     out = {}
     for row in rows:
         name, dims, num, den = row[:4]
-        extra = tuple(sorted((k, _value(v)) for k, v in (row[4] if len(row) > 4 else {}).items()))
+        # The record-key sums (key_*, 0 unless asked for) are tracker's own: not compared.
+        extra = tuple(sorted((k, _value(v)) for k, v in (row[4] if len(row) > 4 else {}).items()
+                             if not k.startswith("key_")))
         key = (name, *(_value(d) for d in dims))
         if key in out:
             raise AssertionError(f"{key} appears twice")
@@ -138,6 +140,11 @@ def cpu_note() -> str:
     return f"   cpu {mine:.3f} / {theirs:.3f} s = {mine / theirs:.2f}" if theirs else ""
 
 
+def load_note() -> str:
+    """The 1-minute load average when a figure was taken: on a shared machine, read it with the figure."""
+    return f"   load {os.getloadavg()[0]:.1f}"
+
+
 def run(args) -> int:
     import hand
     from tracker.indicators import compute as compute_fn
@@ -145,7 +152,6 @@ def run(args) -> int:
     import importlib
 
     c = importlib.import_module("tracker.indicators.compute")  # the module, not the function
-    from tracker.types import Level
 
     print(f"engine: {engine_version()}; Python {platform.python_version()}, SQLAlchemy {sa.__version__}")
     frm, to = args.frm or YEARS[0][1], args.to or YEARS[0][2]
@@ -156,7 +162,7 @@ def run(args) -> int:
         ("new_enrolments", lambda: c.new_enrolments(p), lambda: hand.new_enrolments(p)),
         ("exits (6 reasons)", lambda: c.exits(p), lambda: hand.exits(p)),
         ("attendance (3 indicators)", lambda: c.attendance(p), lambda: hand.attendance(p)),
-        ("retention (2 levels x 3)", lambda: [*c.retention(p, Level.primary), *c.retention(p, Level.secondary)],
+        ("retention (2 levels x 3)", lambda: c.retention(p),
          lambda: hand.retention(p)),
         ("transition", lambda: c.transition(p), lambda: hand.transition(p)),
         ("out_of_school", lambda: c.out_of_school(p), lambda: hand.out_of_school(p)),
@@ -182,10 +188,10 @@ def run(args) -> int:
         mine_total += statistics.median(ta)
         theirs_total += statistics.median(tb)
         print(f"  {name:<27} {spread(ta)}   {spread(tb)}   {statistics.median(ta) / statistics.median(tb):.2f}"
-              f"{cpu_note()}")
+              f"{cpu_note()}{load_note()}")
     ta, tb = alternate(args.rounds, lambda: c.raw_rows(p), lambda: hand.all_rows(p))
     print(f"  {'every indicator at once':<27} {spread(ta)}   {spread(tb)}   "
-          f"{statistics.median(ta) / statistics.median(tb):.2f}{cpu_note()}")
+          f"{statistics.median(ta) / statistics.median(tb):.2f}{cpu_note()}{load_note()}")
     print(f"  (sum of the medians above: tracker {mine_total:.3f} s, hand-written {theirs_total:.3f} s, "
           f"ratio {mine_total / theirs_total:.2f})")
     times = []
@@ -194,7 +200,7 @@ def run(args) -> int:
         rows = compute_fn(p)
         times.append(time.perf_counter() - t)
         db.session.rollback()
-    print(f"  tracker compute() with the parity indices: {spread(times)} ({len(rows)} rows)")
+    print(f"  tracker compute() with the parity indices: {spread(times)} ({len(rows)} rows){load_note()}")
     if args.flags:
         from tracker.flags.operations import refresh
 

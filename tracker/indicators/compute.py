@@ -104,6 +104,14 @@ def _key_sum(p: Params, condition=None):
 def enrolled(p: Params) -> list[tuple]:
     ref = sql.lit(p.as_of)
     dims = _dims(p, ref)
+    if not set(_keys(p)) & dimensions.ENROLMENT_DIMENSIONS:
+        # Only the child's own dimensions: each child enrolled on the day once, then its groups (one per child).
+        now = _scoped(sa.select(Enrolment.child_id).where(sql.covering(ref)), p).distinct().subquery("now")
+        q = (sa.select(*dims, sa.func.count(), _key_sum(p)).select_from(now).join(Child, Child.id == now.c.child_id)
+             .group_by(*dims))
+        if not p.keys:
+            return [("enrolled", row[:-2], row[-2], None) for row in db.session.execute(q)]
+        return [("enrolled", row[:-2], row[-2], None, {"key_numerator": row[-1]}) for row in db.session.execute(q)]
     if not p.keys:
         q = (_with_child(sa.select(*dims, sa.func.count(sa.distinct(Enrolment.child_id))).select_from(Enrolment), p)
              .where(sql.covering(sql.lit(p.as_of))).group_by(*dims))
@@ -365,55 +373,66 @@ def _month_rows(result) -> list[dict]:
 
 # --- retention and transition ------------------------------------------------------------------
 
-def retention(p: Params, level: Level) -> list[tuple]:
-    """retention_<level>_<H>d for every horizon H, in one query over the level's cohort."""
+def retention(p: Params, level: Level | None = None) -> list[tuple]:
+    """retention_<level>_<H>d for every horizon H, for one level or (None) both, in one query over the cohort.
+
+    Each cohort enrolment (its target day T per horizon computed once) is joined once with the
+    child's enrolments, and every horizon's facts are aggregates of that join: retained = an
+    enrolment at the level or higher covers T; moved onward = the latest exit *moved onward*
+    before T exists and no enrolment starts after it up to T, i.e. the latest start on or before
+    T is not after that exit (if any such exit has no enrolment starting after it up to T, the
+    latest one has none either). The same numbers as an EXISTS per fact, without a correlated
+    subquery per cohort enrolment and horizon.
+    """
     earlier = aliased(Enrolment)
-    first_at_level = ~sa.exists().where(earlier.child_id == Enrolment.child_id, earlier.level == level,
+    first_at_level = ~sa.exists().where(earlier.child_id == Enrolment.child_id, earlier.level == Enrolment.level,
                                         earlier.start_date < Enrolment.start_date)
-    levels = [Level.primary, Level.secondary] if level == Level.primary else [Level.secondary]
-    columns = []
-    for horizon in HORIZONS:
-        due = sql.add_days(Enrolment.start_date, horizon) <= sql.lit(p.as_of)
-        target = sql.in_school_year_or_before(sql.add_days(Enrolment.start_date, horizon))
-        r = aliased(Enrolment)
-        retained = sa.exists().where(r.child_id == Enrolment.child_id, r.level.in_(levels), r.start_date <= target,
-                                     sa.or_(r.end_date.is_(None), r.end_date >= target))
-        x, y = aliased(Enrolment), aliased(Enrolment)
-        moved = sa.exists().where(
-            x.child_id == Enrolment.child_id, x.exit_reason == ExitReason.moved_onward, x.end_date < target,
-            ~sa.exists().where(y.child_id == Enrolment.child_id, y.start_date > x.end_date, y.start_date <= target)
-            .correlate(Enrolment, x))
-        # The subqueries run only for enrolments whose horizon has passed (CASE is evaluated in order).
-        columns += [sa.case((due, 1), else_=0).label(f"n{horizon}"),
-                    sa.case((sa.not_(due), 0), (retained, 1), else_=0).label(f"kept{horizon}"),
-                    sa.case((sa.not_(due), 0), (retained, 0), (moved, 1), else_=0).label(f"moved{horizon}")]
+    cohort_levels = list(Level) if level is None else [level]
     dims = _dims(p, Enrolment.start_date)
     record_key = Child.record_key if p.keys else sa.literal(0)
-    cohort = (_with_child(sa.select(*dims, *columns, record_key.label("record_key")).select_from(Enrolment), p)
-              .where(Enrolment.level == level, Enrolment.start_date.between(p.frm, p.to), first_at_level,
+    targets = [sql.in_school_year_or_before(sql.add_days(Enrolment.start_date, h)).label(f"t{h}") for h in HORIZONS]
+    cohort = (_with_child(sa.select(Enrolment.id.label("_id"), Enrolment.child_id.label("_child"),
+                                    Enrolment.level.label("_level"), Enrolment.start_date.label("_start"), *dims, record_key.label("record_key"),
+                                    *targets).select_from(Enrolment), p)
+              .where(Enrolment.level.in_(cohort_levels), Enrolment.start_date.between(p.frm, p.to), first_at_level,
                      sql.add_days(Enrolment.start_date, min(HORIZONS)) <= sql.lit(p.as_of)))
-    cohort = _scoped(cohort, p)
-    if p.keys:
-        # OFFSET 0 keeps the database from merging the subquery into the sums: the key sums read each
-        # enrolment's columns again, and merged, every EXISTS above would run twice.
-        cohort = cohort.offset(0)
-    cohort = cohort.subquery("cohort")
-    keys = [cohort.c[k] for k in _keys(p)]
-    sums = [sa.func.sum(cohort.c[f"{what}{h}"]) for h in HORIZONS for what in ("n", "kept", "moved")]
-    key_sums = ([sa.func.sum(cohort.c[f"{what}{h}"] * cohort.c.record_key)
-                 for h in HORIZONS for what in ("n", "kept", "moved")] if p.keys
-                else [sa.literal(0) for _h in HORIZONS for _w in ("n", "kept", "moved")])
+    # MATERIALIZED: the targets are computed once per cohort enrolment, not once per joined row.
+    cohort = _scoped(cohort, p).cte("cohort").prefix_with("MATERIALIZED")
+    r = aliased(Enrolment)
+    facts = []
+    for h in HORIZONS:
+        t = cohort.c[f"t{h}"]
+        # At the level or higher: any level after primary, secondary after secondary.
+        higher = sa.or_(cohort.c._level == Level.primary, r.level == Level.secondary)
+        facts += [sa.func.max(sa.case((sa.and_(higher, r.start_date <= t,
+                                               sa.or_(r.end_date.is_(None), r.end_date >= t)), 1), else_=0))
+                  .label(f"kept{h}"),
+                  sa.func.max(sa.case((sa.and_(r.exit_reason == ExitReason.moved_onward, r.end_date < t),
+                                       r.end_date))).label(f"left{h}"),
+                  sa.func.max(sa.case((r.start_date <= t, r.start_date))).label(f"back{h}")]
+    group = [cohort.c._id, cohort.c._level, cohort.c._start, *(cohort.c[k] for k in _keys(p)), cohort.c.record_key]
+    f = (sa.select(*group, *facts).select_from(cohort.join(r, r.child_id == cohort.c._child))
+         .group_by(*group).subquery("f"))
+    keys = [f.c._level, *(f.c[k] for k in _keys(p))]
+    counts = []
+    for h in HORIZONS:
+        due = f.c._start <= sql.lit(p.as_of - dt.timedelta(days=h))
+        moved = sa.and_(due, f.c[f"kept{h}"] == 0, f.c[f"left{h}"].is_not(None), f.c[f"back{h}"] <= f.c[f"left{h}"])
+        counts += [sa.case((due, 1), else_=0), sa.case((due, f.c[f"kept{h}"]), else_=0), sa.case((moved, 1), else_=0)]
+    sums = [sa.func.sum(c) for c in counts]
+    key_sums = ([sa.func.sum(c * f.c.record_key) for c in counts] if p.keys
+                else [sa.literal(0) for _c in counts])
     out = []
     width = 3 * len(HORIZONS)
     for row in db.session.execute(sa.select(*keys, *sums, *key_sums).group_by(*keys)):
-        dims_ = row[:len(keys)]
+        level_, dims_ = Level(_value(row[0])), row[1:len(keys)]
         for i, horizon in enumerate(HORIZONS):
             at = len(keys) + 3 * i
             n, kept, moved_on = (_number(v) or 0 for v in row[at:at + 3])
             k_n, k_kept, k_moved = (int(v or 0) for v in row[at + width:at + width + 3])
             if not n:  # nobody in this group has reached the horizon yet
                 continue
-            out.append((f"retention_{level.value}_{horizon}d", dims_, kept, n - moved_on,
+            out.append((f"retention_{level_.value}_{horizon}d", dims_, kept, n - moved_on,
                         {"cohort": n, "retained": kept, "moved_onward": moved_on,
                          "dropped_out": n - kept - moved_on,
                          "key_numerator": k_kept, "key_denominator": k_n - k_moved, "key_cohort": k_n,
@@ -470,10 +489,15 @@ def out_of_school(p: Params) -> list[tuple]:
             sa.or_(CentreStay.end_date.is_(None), CentreStay.end_date >= day),
             CentreStay.centre_id == Centre.id, Centre.municipality.in_(municipalities))
     enrolled_now = sa.exists().where(Enrolment.child_id == Child.id, sql.covering(sql.lit(day)))
-    q = (sa.select(*dims, sa.func.sum(sa.case((enrolled_now, 0), else_=1)), sa.func.count(),
-                   _key_sum(p, ~enrolled_now), _key_sum(p))
-         .select_from(Child).where(aged_between(Child.birth_date, day, 7, 17), in_centre,
-                                   sa.or_(enrolled_now, ~left_serbia(day)))
+    # The settled children of school age with whether they are enrolled, decided once each; only those
+    # not enrolled are then looked at for having left Serbia (and only they count in the numerator).
+    settled = (sa.select(Child.id.label("_id"), sa.case((enrolled_now, 1), else_=0).label("_enrolled"))
+               .where(aged_between(Child.birth_date, day, 7, 17), in_centre)
+               .cte("settled").prefix_with("MATERIALIZED"))
+    q = (sa.select(*dims, sa.func.sum(1 - settled.c._enrolled), sa.func.count(),
+                   _key_sum(p, settled.c._enrolled == 0), _key_sum(p))
+         .select_from(settled).join(Child, Child.id == settled.c._id)
+         .where(sa.or_(settled.c._enrolled == 1, ~left_serbia(day)))
          .group_by(*dims))
     return [("out_of_school", row[:-4], row[-4], row[-3], {"key_numerator": row[-2], "key_denominator": row[-1]})
             for row in db.session.execute(q)]
@@ -496,7 +520,7 @@ EXTRA_KEYS = ("cohort", "retained", "moved_onward", "dropped_out", "children")
 def raw_rows(p: Params) -> list[tuple]:
     """Every indicator's SQL answer: (name, dims in the order of keys(p), numerator, denominator[, extra])."""
     return [*enrolled(p), *new_enrolments(p), *exits(p), *attendance(p),
-            *(r for lv in Level for r in retention(p, lv)), *transition(p), *out_of_school(p)]
+            *retention(p), *transition(p), *out_of_school(p)]
 
 
 def keys(p: Params) -> list[str]:
