@@ -69,11 +69,16 @@ class Session(Client):
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
 
-    def sign_in(self) -> None:
-        _s, page = self.request("/login")
-        status, _b = self.request("/login", {"email": self.email, "password": PASSWORD,
-                                             "csrf_token": CSRF.search(page.decode()).group(1)})
-        assert status == 302, f"sign-in of {self.email} answered {status}"
+    def sign_in(self, stats: "Stats") -> None:
+        """Sign in, counting each answer; a refused sign-in (a 5xx) is tried again, up to 5 times."""
+        for _attempt in range(5):
+            _s, page = timed(stats, "sign-in GET", self, "/login")
+            status, _b = timed(stats, "sign-in POST", self, "/login", {
+                "email": self.email, "password": PASSWORD, "csrf_token": CSRF.search(page.decode()).group(1)},
+                expect=(302,))
+            if status == 302:
+                return
+        raise SystemExit(f"sign-in of {self.email} failed 5 times")
 
 
 class Stats:
@@ -108,7 +113,7 @@ def timed(stats: Stats, kind: str, session: Session, path: str, data=None, heade
 def register_writer(base, email, registers, stop, stats, seed):
     rnd = random.Random(seed)
     s = Session(base, email)
-    s.sign_in()
+    s.sign_in(stats)
     while time.monotonic() < stop:
         class_id, day = rnd.choice(registers)
         path = f"/registers/{class_id}/{day}"
@@ -156,7 +161,7 @@ def officer_importer(env, rows, stop, stats, tmp):
 
 def partner(base, stop, stats):
     s = Session(base, PARTNER)
-    s.sign_in()
+    s.sign_in(stats)
     while time.monotonic() < stop:
         timed(stats, "report HTML", s, "/reports/")
         timed(stats, "report PDF", s, "/reports/report.pdf")
@@ -225,7 +230,7 @@ def plan(url: str) -> dict:
         before = {(r.enrolment_id, r.date.isoformat()): r.status.value for r in db.session.scalars(
             sa.select(AttendanceRecord).join(Enrolment).where(Enrolment.class_id.in_(classes)))}
         last_change = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AttendanceChange.id), 0)))
-        ids = dict(db.session.execute(sa.select(User.email, User.id)))
+        ids = dict(db.session.execute(sa.select(User.email, User.id)).all())
         db.session.remove()
         db.engine.dispose()
     return {"registers": registers, "imports": imports, "before": before, "last_change": last_change,
@@ -400,6 +405,9 @@ def run(args, env, url, tmp) -> int:
     text = log.read_text(errors="replace")
     locked = text.lower().count("database is locked")
     tracebacks = text.count("Traceback")
+    for line in text.splitlines():
+        if "Exception on" in line:
+            print(f"  server log: {line}")
     print(f"server log {log}: 'database is locked' {locked}, tracebacks {tracebacks}")
     if locked:
         failures.append(f"'database is locked' {locked} times in the server log")
