@@ -91,6 +91,12 @@ class Stats:
         self.marks_posted = 0
         self.saw_changing = 0  # posted marks that differed from the page the client had just loaded
         self.imports = [0, 0]  # ok, failed
+        self.events: list[str] = []  # when each command ran (UTC), to set beside the server's log
+
+    def ran(self, what: str, started: float, seconds: float, rc: int) -> None:
+        with self.lock:
+            self.events.append(f"{time.strftime('%H:%M:%S', time.gmtime(started))}+{seconds:.1f}s {what} "
+                               f"(exit {rc})")
 
     def add(self, kind: str, status: int, seconds: float, what: str) -> None:
         with self.lock:
@@ -149,9 +155,10 @@ def officer_importer(env, rows, stop, stats, tmp):
             w.writerow(["child_code", "school_code", "date", "status", "reason"])
             for code, school, day in rows:
                 w.writerow([code, school, day, MARKS[n % 2], ""])
-        t0 = time.perf_counter()
+        t0, wall = time.perf_counter(), time.time()
         r = subprocess.run([TRACKER, "import", "attendance", str(path), "--as", LIAISON], env=env,
                            capture_output=True, text=True)
+        stats.ran("tracker import attendance", wall, time.perf_counter() - t0, r.returncode)
         with stats.lock:
             stats.latency["import (command)"].append(time.perf_counter() - t0)
             stats.imports[0 if r.returncode == 0 else 1] += 1
@@ -181,8 +188,9 @@ def mid_run_commands(env, stop, seconds, stats, tmp, out):
     time.sleep(seconds / 2)
     for kind, cmd in (("flags refresh (command)", ["flags", "refresh"]),
                       ("backup (command)", ["backup", "--out", str(tmp / "backup")])):
-        t0 = time.perf_counter()
+        t0, wall = time.perf_counter(), time.time()
         r = subprocess.run([TRACKER, *cmd], env=env, capture_output=True, text=True)
+        stats.ran(f"tracker {' '.join(cmd[:2])}", wall, time.perf_counter() - t0, r.returncode)
         with stats.lock:
             stats.latency[kind].append(time.perf_counter() - t0)
             out[kind] = r.returncode
@@ -402,11 +410,12 @@ def run(args, env, url, tmp) -> int:
         failures.append(f"{len(stats.bad)} unexpected answers or failed commands, e.g. {stats.bad[:3]}")
     if not stats.saves:
         failures.append("no register was saved")
+    print("commands: " + "; ".join(sorted(stats.events)))
     text = log.read_text(errors="replace")
     locked = text.lower().count("database is locked")
     tracebacks = text.count("Traceback")
     for line in text.splitlines():
-        if "Exception on" in line:
+        if "Exception on" in line or "request /api/" in line:
             print(f"  server log: {line}")
     print(f"server log {log}: 'database is locked' {locked}, tracebacks {tracebacks}")
     if locked:
