@@ -3,9 +3,9 @@
 Builds the demo (`tracker db upgrade`, `tracker demo --children N`, `tracker flags refresh`) on a fresh
 SQLite file (WAL) or, with --postgres, on a throwaway PostgreSQL server (benchmarks/pgserver.py), starts
 `tracker serve --workers 4` with the rate limits raised, and for --seconds runs 8 clients in threads, each
-with its own session: four register writers (the demo teacher and the administrator, two sessions each)
-saving and correcting the same registers (the teacher's classes, the last school days) with different
-marks; an officer importing a small attendance CSV (`tracker import attendance --as liaison@...`) for
+with its own session: four register writers saving and correcting the same registers with different marks (the
+teacher and the administrator on the teacher's classes, the liaison officer and the administrator on the
+fullest register of the officer's schools; the last three school days of each); an officer importing a small attendance CSV (`tracker import attendance --as liaison@...`) for
 another class; a partner pulling the report page and its PDF; two API clients (a token from
 `tracker tokens issue`) on /api/v1/indicators and /api/v1/report.pdf. Half way, one `tracker flags
 refresh` and one `tracker backup --out`.
@@ -118,6 +118,7 @@ def timed(stats: Stats, kind: str, session: Session, path: str, data=None, heade
 
 def register_writer(base, email, registers, stop, stats, seed):
     rnd = random.Random(seed)
+    registers = registers[email]
     s = Session(base, email)
     s.sign_in(stats)
     while time.monotonic() < stop:
@@ -214,23 +215,34 @@ def plan(url: str) -> dict:
 
     app = app_for(url)
     with app.app_context():
-        teacher = db.session.scalar(sa.select(User).where(User.email == TEACHER))
-        classes = [c.id for c in teacher.classes][:2]
-        registers = []
-        for cid in classes:
+        def last_days(cid: int) -> list[tuple[int, str]]:
             days = db.session.scalars(sa.select(AttendanceRecord.date).join(Enrolment)
                                       .where(Enrolment.class_id == cid).distinct()
                                       .order_by(AttendanceRecord.date.desc()).limit(3)).all()
-            registers += [(cid, d.isoformat()) for d in days]
+            return [(cid, d.isoformat()) for d in days]
+
+        def busiest(school_ids, not_in, n):
+            return db.session.execute(
+                sa.select(Enrolment.class_id, AttendanceRecord.date).join(AttendanceRecord)
+                .where(Enrolment.school_id.in_(school_ids), Enrolment.class_id.not_in(not_in))
+                .group_by(Enrolment.class_id, AttendanceRecord.date)
+                .order_by(sa.func.count().desc(), AttendanceRecord.date.desc()).limit(n)).all()
+
+        teacher = db.session.scalar(sa.select(User).where(User.email == TEACHER))
         liaison = db.session.scalar(sa.select(User).where(User.email == LIAISON))
+        teacher_classes = [c.id for c in teacher.classes][:2]
         school_ids = [s.id for s in liaison.schools]
-        row = db.session.execute(
-            sa.select(Enrolment.class_id, sa.func.max(AttendanceRecord.date)).join(AttendanceRecord)
-            .where(Enrolment.school_id.in_(school_ids), Enrolment.class_id.not_in(classes))
-            .group_by(Enrolment.class_id).limit(1)).first()
+        # The teacher and the administrator share the teacher's registers; the liaison officer and the
+        # administrator share the fullest register in the officer's schools.
+        registers = {TEACHER: [r for cid in teacher_classes for r in last_days(cid)]}
+        full = busiest(school_ids, teacher_classes, 1)
+        registers[LIAISON] = last_days(full[0][0]) if full else []
+        registers[ADMIN] = registers[TEACHER] + registers[LIAISON]
+        classes = teacher_classes + [cid for cid, _d in registers[LIAISON][:1]]
+        row = busiest(school_ids, classes, 1)
         imports = []
-        if row is not None:
-            other_class, day = row
+        if row:
+            other_class, day = row[0]
             for e in db.session.scalars(sa.select(Enrolment).join(AttendanceRecord)
                                         .where(Enrolment.class_id == other_class, AttendanceRecord.date == day)
                                         .limit(10)):
@@ -357,7 +369,7 @@ def run(args, env, url, tmp) -> int:
                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
     p = plan(url)
     print(f"demo with {args.children} children on {'PostgreSQL' if mode == 'PostgreSQL' else 'SQLite (' + mode + ')'}"
-          f" built in {time.monotonic() - t0:.0f} s; {len(p['registers'])} shared registers "
+          f" built in {time.monotonic() - t0:.0f} s; {len(p['registers'][ADMIN])} shared registers "
           f"({len(p['before'])} records), {len(p['imports'])} import rows; {os.cpu_count()} CPUs, "
           f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
@@ -372,7 +384,7 @@ def run(args, env, url, tmp) -> int:
         load_before = os.getloadavg()
         stop = time.monotonic() + args.seconds
         threads = [threading.Thread(target=register_writer, args=(base, email, p["registers"], stop, stats, i))
-                   for i, email in enumerate((TEACHER, ADMIN, TEACHER, ADMIN))]
+                   for i, email in enumerate((TEACHER, ADMIN, LIAISON, ADMIN))]
         threads.append(threading.Thread(target=officer_importer, args=(env, p["imports"], stop, stats, tmp)))
         threads.append(threading.Thread(target=partner, args=(base, stop, stats)))
         threads += [threading.Thread(target=api_client, args=(base, token, stop, stats, pdf)) for pdf in (False, True)]
