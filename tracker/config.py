@@ -4,7 +4,7 @@ from datetime import timedelta
 SECRET_KEY = None  # set in instance/config.py or TRACKER_SECRET_KEY; a random one is written on first run
 SQLALCHEMY_DATABASE_URI = None  # None: sqlite at instance/tracker.sqlite3
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-SQLITE_BUSY_TIMEOUT_MS = 30000
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Plugins named here are never loaded (bundled, default or third-party).
 BLOCKED_PLUGINS: list[str] = []

@@ -39,17 +39,6 @@ def keep() -> None:
     db.session.info[_KEEP] = True
 
 
-def apart(work):
-    """Run ``work(connection)`` in a short transaction of its own, committed at once, and return its result.
-
-    Only for counters that must stand whatever the request's outcome and must not hold a lock while the request
-    goes on: the sign-in counters are incremented before a password is checked, and holding SQLite's write lock
-    (or a PostgreSQL row lock) through the password hash would queue every other writer behind it.
-    """
-    with db.engine.begin() as connection:
-        return work(connection)
-
-
 def pending() -> list[tuple[str, dict]]:
     """The events queued in the open transaction (for tests and diagnostics)."""
     return list(db.session.info.get(_PENDING, ()))

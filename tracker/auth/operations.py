@@ -56,9 +56,9 @@ def _count_attempt(email: str, source: str) -> int:
     """Count this attempt as a failure before the password is checked; the failures in the window, this one included.
 
     One row per email and source address, incremented by a single INSERT ... ON CONFLICT DO UPDATE ...
-    RETURNING in a short transaction of its own (``unit_of_work.apart``): the increment is atomic, so parallel
-    attempts for one address from one source each get their own count and the sixth is refused however the
-    requests interleave. A correct password takes its count back (``_forget_failures``). Counting per source means
+    RETURNING: the row stays locked until the request's transaction ends, so parallel attempts for one
+    address from one source are counted one after another and the sixth is refused however the requests
+    interleave. A correct password takes its count back (``_forget_failures``). Counting per source means
     that wrong passwords typed elsewhere do not lock the owner of the account out of her own device.
     """
     now = utcnow()
@@ -71,9 +71,7 @@ def _count_attempt(email: str, source: str) -> int:
         "failures": sa.case((expired, 1), else_=table.c.failures + 1),
         "window_start": sa.case((expired, now), else_=table.c.window_start),
     }).returning(table.c.failures)
-    # In a transaction of its own, committed at once: the count stands whatever the answer, and no lock is held
-    # while the password is hashed (which would queue every other writer behind a sign-in).
-    return unit_of_work.apart(lambda connection: connection.execute(stmt).scalar_one())
+    return db.session.execute(stmt).scalar_one()
 
 
 def _forget_failures(email: str, source: str) -> None:

@@ -38,7 +38,7 @@ def _retry_after(window_start: dt.datetime, window: int, now: dt.datetime) -> in
     return max(1, math.ceil((window_start + dt.timedelta(seconds=window) - now).total_seconds()))
 
 
-def hit(key: str, limit: int, window: int, *, apart: bool = False) -> Count:
+def hit(key: str, limit: int, window: int) -> Count:
     """Count one request under ``key``: a single INSERT ... ON CONFLICT DO UPDATE ... RETURNING that starts a new
     window when the current one is over. Atomic on SQLite and PostgreSQL, so parallel requests in any number of
     workers are counted one after another. The count stands even when the request is refused (``keep``)."""
@@ -52,13 +52,7 @@ def hit(key: str, limit: int, window: int, *, apart: bool = False) -> Count:
             "hits": sa.case((expired, 1), else_=table.c.hits + 1),
             "window_start": sa.case((expired, now), else_=table.c.window_start),
         }).returning(table.c.hits, table.c.window_start)
-    if apart:
-        # Before anything else of the request is written (a sign-in, before its password is hashed): counted in a
-        # transaction of its own, committed at once, so that no lock is held while the request goes on.
-        hits, window_start = unit_of_work.apart(lambda connection: tuple(connection.execute(stmt).one()))
-    else:
-        # At the end of a request that may have written already: in its own transaction, which it kept.
-        hits, window_start = db.session.execute(stmt).one()
+    hits, window_start = db.session.execute(stmt).one()
     unit_of_work.keep()  # a refused request (429, or a failed sign-in answered 401) keeps its count
     return Count(key, hits, limit, _retry_after(window_start, window, now))
 
@@ -85,7 +79,7 @@ def signin_attempt(source: str | None) -> Count:
     """Count a sign-in attempt from ``source`` (the client's address), before its password is checked."""
     config = current_app.config
     limit = setting(config, "SIGNIN_RATE_LIMIT")
-    return hit(f"signin:{(source or '-')[:90]}", limit, setting(config, "SIGNIN_RATE_WINDOW"), apart=True)
+    return hit(f"signin:{(source or '-')[:90]}", limit, setting(config, "SIGNIN_RATE_WINDOW"))
 
 
 def api_key(token_hash: str) -> str:
