@@ -150,7 +150,7 @@ def test_the_form_works_without_inline_script(client, auth, world, classes):
     auth.login(world.liaison_a)
     page = client.get(f"/children/{child.code}/enrol").get_data(as_text=True)
     scripts = re.findall(r"<script[^>]*>", page)
-    assert scripts == ['<script src="/static/enrol.js" defer>']
+    assert scripts == ['<script src="/static/menu.js">', '<script src="/static/enrol.js" defer>']  # files, none inline
     # The first button (so also the Enter key) only shows the classes.
     buttons = re.findall(r'<button type="submit" name="action" value="(\w+)"', page)
     assert buttons == ["classes", "enrol"]
