@@ -12,6 +12,8 @@ pytestmark = pytest.mark.xdist_group("soak")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.xfail(strict=False, reason="known open bug (issue 14): concurrent sign-ins on SQLite can wait past the busy "
+                   "timeout while a sign-in holds the write lock through its password hash")
 def test_a_short_soak_on_sqlite_loses_nothing():
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--seconds", "5", "--children", "60"],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
